@@ -1,0 +1,11 @@
+"""plmr: one small language for tensor kernels, wafer-mesh layouts and cognitive agents.
+
+    import plmr
+    program = plmr.load("stdlib/kernels/softmax.plmr")
+    y = program.run("softmax", x, backend="jax")
+"""
+
+from dsl.diagnostics import PlmrError
+from plmr.api import Program, load, loads
+
+__all__ = ["PlmrError", "Program", "load", "loads"]

@@ -1,0 +1,59 @@
+"""Check a whole module: each declaration by its own checker, all diagnostics collected.
+
+The result is a `CheckedModule`: the IR of every declaration, looked up by name. Later
+declarations may refer to earlier ones (a layout names a kernel and a mesh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler import ir
+from compiler.check_kernel import check_kernel
+from dsl import ast
+from dsl.diagnostics import Diagnostics, Note
+
+
+@dataclass
+class CheckedModule:
+    """The checked declarations of one source, by kind and name."""
+
+    module: ast.Module
+    kernels: dict[str, ir.KernelIR] = field(default_factory=dict)
+    meshes: dict = field(default_factory=dict)
+    layouts: dict = field(default_factory=dict)
+    agents: dict = field(default_factory=dict)
+
+
+def _check_kernel(decl: ast.Kernel, checked: CheckedModule, diags: Diagnostics) -> None:
+    kernel = check_kernel(decl, diags)
+    if kernel is not None:
+        checked.kernels[kernel.name] = kernel
+
+
+# One checker per declaration kind; each adds its IR to the CheckedModule or diagnostics to diags.
+CHECKERS = {ast.Kernel: _check_kernel}
+
+
+def check_module(module: ast.Module) -> CheckedModule:
+    """Check every declaration; raise one PlmrError with all diagnostics if any."""
+    diags = Diagnostics()
+    checked = CheckedModule(module)
+    seen: dict[str, ast.Ident] = {}
+    for decl in module.decls:
+        name = decl.name
+        if name.name in seen:
+            diags.add("E010", f"{name.name} is declared twice", name.span,
+                      notes=(Note("first declared here", seen[name.name].span),),
+                      help="give each declaration of a file its own name")
+            continue
+        seen[name.name] = name
+        checker = CHECKERS.get(type(decl))
+        if checker is None:
+            kind = type(decl).__name__.lower()
+            diags.add("E011", f"{kind} declarations are parsed but not checked or compiled yet", name.span,
+                      help=f"this version of plmr cannot use {kind} {name.name}; remove it or upgrade")
+            continue
+        checker(decl, checked, diags)
+    diags.raise_if_any()
+    return checked

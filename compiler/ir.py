@@ -1,0 +1,139 @@
+"""The checked, typed IR that every lowering and the reference interpreter share.
+
+Plain frozen data. Every expression node knows its concrete dtype; every index variable knows its
+extent as an affine expression of the kernel's dimension symbols; every load's indices are affine
+in index variables and dimensions. Nothing here refers back to the parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler.affine import Affine
+from dsl.diagnostics import Span
+
+_span = field(default=None, compare=False, repr=False)
+
+FLOAT_DTYPES = ("f16", "bf16", "f32", "f64")
+DTYPES = FLOAT_DTYPES + ("i32",)
+
+
+@dataclass(frozen=True, slots=True)
+class TensorDecl:
+    """A named tensor of the kernel: a parameter, an intermediate or a result. Rank 0 is a scalar."""
+
+    name: str
+    dtype: str
+    shape: tuple[Affine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexVar:
+    """An index variable and the half-open range [0, extent) it runs over."""
+
+    name: str
+    extent: Affine
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal, already in the dtype of its context."""
+
+    value: int | float
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """The value of an index variable (an integer), as `i` in `s[i, j] + (i - j)`."""
+
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dim:
+    """The value of a dimension symbol, as `D` in `sum(d) x[n, d] / D`."""
+
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Read tensor[indices]; each index is affine in index variables and dimensions."""
+
+    tensor: str
+    indices: tuple[Affine, ...]
+    dtype: str
+    span: Span | None = _span
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    """Convert a value to another dtype (inserted by the checker where types meet)."""
+
+    operand: Expr
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A primitive from compiler.primitives applied elementwise: neg, add, exp, where, lt …"""
+
+    op: str
+    args: tuple[Expr, ...]
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reduce:
+    """Reduce body over index variables with sum, max, min or prod."""
+
+    op: str
+    vars: tuple[IndexVar, ...]
+    body: Expr
+    dtype: str
+
+
+Expr = Const | Index | Dim | Load | Cast | Call | Reduce
+
+
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    """target[indices] = value for every point of the indices' ranges."""
+
+    target: TensorDecl
+    indices: tuple[IndexVar, ...]
+    value: Expr
+    span: Span | None = _span
+
+
+@dataclass(frozen=True, slots=True)
+class KernelIR:
+    """A checked kernel: parameters, the dimension symbols they bind, statements, results."""
+
+    name: str
+    params: tuple[TensorDecl, ...]
+    dims: tuple[str, ...]
+    body: tuple[Stmt, ...]
+    results: tuple[TensorDecl, ...]
+    span: Span | None = _span
+
+    def tensor(self, name: str) -> TensorDecl:
+        for t in self.params + tuple(s.target for s in self.body):
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+def walk(e: Expr):
+    """Every node of an expression, parents before children."""
+    yield e
+    if isinstance(e, Cast):
+        yield from walk(e.operand)
+    elif isinstance(e, Call):
+        for a in e.args:
+            yield from walk(a)
+    elif isinstance(e, Reduce):
+        yield from walk(e.body)

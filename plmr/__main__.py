@@ -1,0 +1,5 @@
+import sys
+
+from plmr.cli import main
+
+sys.exit(main())
