@@ -185,7 +185,7 @@ class _Statement:
             return None
 
     def _check(self) -> ir.Stmt:
-        a, env = self.a, self.env
+        a = self.a
         self._check_target()
         lhs = [self._bind(i) for i in a.indices]
         value = self._expr(a.value)

@@ -57,7 +57,8 @@ class _Statement:
         want = tuple(v.name for v in stmt.indices)
         if axes != want:
             shape = ", ".join(self.extent[v] for v in want)
-            code = f"jnp.broadcast_to({self.align(code, axes, want)}, ({shape}{',' if len(want) == 1 else ''}))"
+            comma = "," if len(want) == 1 else ""
+            code = f"jnp.broadcast_to({self.align(code, axes, want)}, ({shape}{comma}))"
         if compute_dtype(stmt.target.dtype) != stmt.target.dtype or not axes:
             code = f"jnp.asarray({code}, {_JNP_DTYPE[stmt.target.dtype]})"
         return code
@@ -102,14 +103,18 @@ class _Statement:
         code = e.tensor
         if e.dtype != compute_dtype(e.dtype):
             code = f"{code}.astype({_JNP_DTYPE[compute_dtype(e.dtype)]})"
-        plain = tuple(i.terms[0][0] for i in e.indices
-                      if len(i.terms) == 1 and i.terms[0][1] == 1 and i.const == 0 and i.terms[0][0] in self.rank)
+        plain = tuple(i.terms[0][0] for i in e.indices if self.is_plain(i))
         if len(plain) == len(e.indices) and len(set(plain)) == len(plain):
             axes = self.sort(plain)
             if any_order or plain == axes:
                 return code, plain
             return f"jnp.transpose({code}, {tuple(plain.index(a) for a in axes)})", axes
         return self.gather(code, e.indices)
+
+    def is_plain(self, index: Affine) -> bool:
+        """An index that is just one index variable."""
+        return len(index.terms) == 1 and index.terms[0][1] == 1 and index.const == 0 \
+            and index.terms[0][0] in self.rank
 
     def gather(self, code: str, indices: tuple[Affine, ...]) -> tuple[str, tuple[str, ...]]:
         """x[i + k, 2 * j] by advanced indexing with broadcast aranges."""
