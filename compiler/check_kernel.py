@@ -25,7 +25,7 @@ class _Skip(Exception):
 
 
 @dataclass
-class _Kernel:
+class Scope:
     """What the statements of a kernel can see."""
 
     name: str
@@ -37,7 +37,7 @@ class _Kernel:
 
 
 @dataclass(frozen=True)
-class _Declared:
+class Declared:
     """The result type a statement's target is returned as."""
 
     position: int
@@ -59,12 +59,12 @@ class _Constraint:
 def check_kernel(k: ast.Kernel, diags: Diagnostics) -> ir.KernelIR | None:
     """The kernel's IR, or None when it has errors (then they are in diags)."""
     before = len(diags.items)
-    env = _Kernel(k.name.name, diags, {})
+    env = Scope(k.name.name, diags, {})
     params = _params(k, env)
     results = [_shape(t, env, result=True) for t in k.results]
     stmts = []
     for a in k.body:
-        stmt = _Statement(env, a, _declared_result(k, a.target.name, results)).check()
+        stmt = StatementChecker(env, a, _declared_result(k, a.target.name, results)).check()
         if stmt is None:
             env.failed.add(a.target.name)
         else:
@@ -80,7 +80,7 @@ def check_kernel(k: ast.Kernel, diags: Diagnostics) -> ir.KernelIR | None:
 # ---------------------------------------------------------------- signature
 
 
-def _shape(t: ast.TensorType, env: _Kernel, result: bool = False) -> tuple[Affine, ...] | None:
+def _shape(t: ast.TensorType, env: Scope, result: bool = False) -> tuple[Affine, ...] | None:
     shape = []
     for d in t.dims:
         try:
@@ -100,7 +100,7 @@ def _shape(t: ast.TensorType, env: _Kernel, result: bool = False) -> tuple[Affin
     return tuple(shape)
 
 
-def _params(k: ast.Kernel, env: _Kernel) -> list[ir.TensorDecl]:
+def _params(k: ast.Kernel, env: Scope) -> list[ir.TensorDecl]:
     params = []
     for p in k.params:
         shape = _shape(p.type, env)
@@ -121,15 +121,15 @@ def _params(k: ast.Kernel, env: _Kernel) -> list[ir.TensorDecl]:
     return params
 
 
-def _declared_result(k: ast.Kernel, target: str, results: list) -> _Declared | None:
+def _declared_result(k: ast.Kernel, target: str, results: list) -> Declared | None:
     """The declared type of `target` when the kernel returns it (and that type is well formed)."""
     for position, r in enumerate(k.returns):
         if r.name == target and position < len(k.results) and results[position] is not None:
-            return _Declared(position, k.results[position], results[position])
+            return Declared(position, k.results[position], results[position])
     return None
 
 
-def _returns(k: ast.Kernel, env: _Kernel, results: list) -> list[ir.TensorDecl]:
+def _returns(k: ast.Kernel, env: Scope, results: list) -> list[ir.TensorDecl]:
     if len(k.returns) != len(k.results):
         env.diags.add("E105", f"kernel {k.name.name} declares {len(k.results)} result(s) but returns "
                       f"{len(k.returns)}", k.returns[0].span,
@@ -163,11 +163,13 @@ def _show(t: ir.TensorDecl) -> str:
 # ---------------------------------------------------------------- statements
 
 
-class _Statement:
+class StatementChecker:
     """Checks one assignment: names, types, ranges."""
 
-    def __init__(self, env: _Kernel, a: ast.Assign, declared: _Declared | None):
+    def __init__(self, env: Scope, a: ast.Assign, declared: Declared | None,
+                 redefinable: frozenset[str] = frozenset()):
         self.env, self.a, self.declared = env, a, declared
+        self.redefinable = redefinable  # agent state, which an update assigns anew
         self.scope: dict[str, str] = {}          # surface index name → unique internal name
         self.surface: dict[str, str] = {}        # unique internal name → surface name
         self.binding_span: dict[str, Span | None] = {}
@@ -198,7 +200,7 @@ class _Statement:
 
     def _check_target(self) -> None:
         name, env = self.a.target, self.env
-        if name.name in env.tensors:
+        if name.name in env.tensors and name.name not in self.redefinable:
             raise self.error("E110", f"{name.name} is already defined", name.span,
                              notes=(Note("defined here", env.defined_at.get(name.name)),),
                              help="each tensor is assigned once; give this one a new name")
@@ -428,7 +430,7 @@ class _Statement:
 class _Settle:
     """Phase 2: give index variables their surface names and extents, and weak dtypes concrete ones."""
 
-    def __init__(self, stmt: _Statement):
+    def __init__(self, stmt: StatementChecker):
         self.stmt = stmt
 
     def affine(self, a: Affine) -> Affine:

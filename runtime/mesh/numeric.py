@@ -36,7 +36,7 @@ def to_slots(array: np.ndarray, spec: TensorSpec) -> np.ndarray:
             order = {a: (o + 1 if o is not None else None) for a, o in order.items()}
             order[axis] = 0
     tile_axes = [i for i in range(data.ndim) if i not in order.values()]
-    return data.transpose([order["y"], order["x"], *tile_axes])
+    return np.ascontiguousarray(data.transpose([order["y"], order["x"], *tile_axes]))
 
 
 def from_slots(data: np.ndarray, spec: TensorSpec) -> np.ndarray:
