@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compiler import ir
+from compiler.check_agent import check_agent
 from compiler.check_kernel import check_kernel
 from dsl import ast
 from dsl.diagnostics import Diagnostics, Note
@@ -31,8 +32,14 @@ def _check_kernel(decl: ast.Kernel, checked: CheckedModule, diags: Diagnostics) 
         checked.kernels[kernel.name] = kernel
 
 
+def _check_agent(decl: ast.Agent, checked: CheckedModule, diags: Diagnostics) -> None:
+    agent = check_agent(decl, diags)
+    if agent is not None:
+        checked.agents[agent.name] = agent
+
+
 # One checker per declaration kind; each adds its IR to the CheckedModule or diagnostics to diags.
-CHECKERS = {ast.Kernel: _check_kernel}
+CHECKERS = {ast.Kernel: _check_kernel, ast.Agent: _check_agent}
 
 
 def check_module(module: ast.Module) -> CheckedModule:

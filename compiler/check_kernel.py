@@ -43,6 +43,11 @@ class Declared:
     position: int
     type: ast.TensorType
     shape: tuple[Affine, ...]
+    what: str = ""  # how messages name it: "result 1", "state q", "the logits"
+
+    @property
+    def described(self) -> str:
+        return self.what or f"result {self.position + 1}"
 
 
 @dataclass(frozen=True)
@@ -407,8 +412,8 @@ class StatementChecker:
     def _declared_mismatch(self, got: tuple[Affine, ...]) -> _Skip:
         d = self.declared
         return self.error(
-            "E133", f"{self.a.target.name} is computed with shape {_dims(got) or 'scalar'} but result "
-            f"{d.position + 1} is declared {d.type.dtype}{_dims(d.shape)}", self.a.target.span,
+            "E133", f"{self.a.target.name} is computed with shape {_dims(got) or 'scalar'} but "
+            f"{d.described} is declared {d.type.dtype}{_dims(d.shape)}", self.a.target.span,
             notes=(Note("declared here", d.type.span),),
             help="change the declared result type, or the indices of the statement")
 

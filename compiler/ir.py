@@ -137,3 +137,34 @@ def walk(e: Expr):
             yield from walk(a)
     elif isinstance(e, Reduce):
         yield from walk(e.body)
+
+
+# ---------------------------------------------------------------- agents
+
+
+@dataclass(frozen=True, slots=True)
+class AgentParam:
+    """A fitted scalar: its constraint ("unit", "positive", "real", "bounded"), bounds, default."""
+
+    name: str
+    constraint: str
+    default: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentIR:
+    """A checked agent. Per session `state` runs once; per trial `policy` computes `logits` (and any
+    helpers before it) from params and state, then `update` assigns state in order, seeing the
+    trial's `choice` (an i32 symbol, usable as an index) and `reward` (an f32 scalar tensor)."""
+
+    name: str
+    n_actions: int
+    params: tuple[AgentParam, ...]
+    state: tuple[Stmt, ...]
+    policy: tuple[Stmt, ...]
+    update: tuple[Stmt, ...]
+    choice: str
+    reward: str
+    span: Span | None = _span
