@@ -33,7 +33,7 @@ def lower_kernel(kernel: ir.KernelIR) -> str:
     signature = params + (", *, " + dims if dims else "")
     lines = [f"def kernel_{kernel.name}({signature}):"]
     for stmt in kernel.body:
-        lines.append(f"    {stmt.target.name} = {_Statement(stmt).code()}")
+        lines.append(f"    {stmt.target.name} = {StatementLowering(stmt).code()}")
     results = ", ".join(r.name for r in kernel.results)
     lines.append(f"    return ({results},)")
     return "\n".join(lines) + "\n"
@@ -43,7 +43,7 @@ def _affine(a: Affine) -> str:
     return str(a)
 
 
-class _Statement:
+class StatementLowering:
     """Lowers one statement's value; each method returns (code, axes)."""
 
     def __init__(self, stmt: ir.Stmt):
