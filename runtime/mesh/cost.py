@@ -109,8 +109,10 @@ def shift_cost(ctx: CostContext, op: Shift, step: int) -> OpCost:
 
 def skew_cost(ctx: CostContext, op: Skew, step: int) -> OpCost:
     """The pre-skew as L-1 ring shifts; the line at index r of the other axis takes part in r of them."""
-    one = shift_cost(ctx, Shift(op.tensor, op.axis, op.ring, False), step)
     shifts = op.ring.slots - 1
+    if shifts == 0:
+        return OpCost(substeps=0)
+    one = shift_cost(ctx, Shift(op.tensor, op.axis, op.ring, False), step)
     other = ctx.other(op.axis)
     other_ring = Ring(op.ring.kind, op.ring.slots, ctx.axis_pes(other))
     line_index = np.arange(op.ring.slots)

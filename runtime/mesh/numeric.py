@@ -36,7 +36,7 @@ def to_slots(array: np.ndarray, spec: TensorSpec) -> np.ndarray:
             order = {a: (o + 1 if o is not None else None) for a, o in order.items()}
             order[axis] = 0
     tile_axes = [i for i in range(data.ndim) if i not in order.values()]
-    return np.ascontiguousarray(data.transpose([order["y"], order["x"], *tile_axes]))
+    return np.array(data.transpose([order["y"], order["x"], *tile_axes]), order="C", copy=True)
 
 
 def from_slots(data: np.ndarray, spec: TensorSpec) -> np.ndarray:
@@ -63,6 +63,7 @@ class NumericRun:
         self.specs = program.tensors()
         self.env: dict[str, np.ndarray] = {}
         self.outputs: dict[str, np.ndarray] = {}
+        self.spare: dict[str, np.ndarray] = {}
         self.dtype = np.result_type(*inputs.values())
 
     def run(self) -> dict[str, np.ndarray]:
@@ -86,6 +87,7 @@ def _alloc(run: NumericRun, op: Alloc, step: int) -> None:
 
 def _free(run: NumericRun, op: Free, step: int) -> None:
     del run.env[op.tensor]
+    run.spare.pop(op.tensor, None)
 
 
 def _skew(run: NumericRun, op: Skew, step: int) -> None:
@@ -100,7 +102,16 @@ def _skew(run: NumericRun, op: Skew, step: int) -> None:
 
 
 def _shift(run: NumericRun, op: Shift, step: int) -> None:
-    run.env[op.tensor] = np.roll(run.env[op.tensor], -1, axis=AXES.index(op.axis))
+    """Slot i receives slot i+1, written into the tensor's second buffer (double buffering), so a
+    shift allocates nothing after the first."""
+    data = run.env[op.tensor]
+    spare = run.spare.pop(op.tensor, None)
+    if spare is None or spare.shape != data.shape:
+        spare = np.empty_like(data)
+    lead = (slice(None),) * AXES.index(op.axis)
+    spare[lead + (slice(0, -1),)] = data[lead + (slice(1, None),)]
+    spare[lead + (slice(-1, None),)] = data[lead + (slice(0, 1),)]
+    run.env[op.tensor], run.spare[op.tensor] = spare, data
 
 
 def _broadcast(run: NumericRun, op: Broadcast, step: int) -> None:
@@ -111,7 +122,11 @@ def _broadcast(run: NumericRun, op: Broadcast, step: int) -> None:
 def _compute(run: NumericRun, op: Compute, step: int) -> None:
     args = [run.env[a] if isinstance(a, str) else a for a in op.inputs]
     if op.kind == "matmul":
-        run.env[op.out] += np.matmul(*args)
+        out = run.env[op.out]
+        scratch = run.spare.get(op.out)
+        if scratch is None or scratch.shape != out.shape:
+            scratch = run.spare[op.out] = np.empty_like(out)
+        out += np.matmul(*args, out=scratch)
     elif op.kind == "matmul_bt":
         run.env[op.out] = np.matmul(args[0], np.swapaxes(args[1], -1, -2))
     elif op.kind == "gemv":

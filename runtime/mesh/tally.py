@@ -61,7 +61,7 @@ class Tally:
         else:
             self.cycles += cost.compute + cost.comm
             self.overlap = cost.compute if cost.comm == 0 else None
-        per_step = (cost.compute + cost.comm) / cost.substeps
+        per_step = (cost.compute + cost.comm) / max(1, cost.substeps)
         self.max_step = max(self.max_step, per_step)
         self.max_hops = max(self.max_hops, cost.hops)
         self.max_relays = max(self.max_relays, cost.relays)
