@@ -59,6 +59,7 @@ class StatementLowering:
             shape = ", ".join(self.extent[v] for v in want)
             comma = "," if len(want) == 1 else ""
             code = f"jnp.broadcast_to({self.align(code, axes, want)}, ({shape}{comma}))"
+            axes = want
         if compute_dtype(stmt.target.dtype) != stmt.target.dtype or not axes:
             code = f"jnp.asarray({code}, {_JNP_DTYPE[stmt.target.dtype]})"
         return code

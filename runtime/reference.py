@@ -29,11 +29,11 @@ def run_kernel(kernel: ir.KernelIR, arrays) -> tuple[np.ndarray, ...]:
     env = {p.name: a for p, a in zip(kernel.params, bound.arrays)}
     with np.errstate(all="ignore"):  # inf and nan are values like any other here
         for stmt in kernel.body:
-            env[stmt.target.name] = _statement(stmt, env, bound.dims)
+            env[stmt.target.name] = evaluate_statement(stmt, env, bound.dims)
     return tuple(env[r.name] for r in kernel.results)
 
 
-def _statement(stmt: ir.Stmt, env: dict, dims: dict[str, int]) -> np.ndarray:
+def evaluate_statement(stmt: ir.Stmt, env: dict, dims: dict[str, int]) -> np.ndarray:
     axes = tuple((v.name, v.extent.evaluate(dims)) for v in stmt.indices)
     value = _Eval(env, dims, stmt).expr(stmt.value, axes)
     shape = tuple(n for _, n in axes)
