@@ -15,7 +15,8 @@ from runtime.mesh import (BINARY, ROW_KINDS, UNARY, Allreduce, attention, elemen
 DEVICE = wse2()
 sizes = st.integers(1, 17)
 grids = st.tuples(st.integers(1, 4), st.integers(1, 4))
-methods = st.sampled_from([Allreduce("chain"), Allreduce("ring"), Allreduce("ktree", 2), Allreduce("ktree", 3)])
+methods = st.sampled_from([Allreduce("chain"), Allreduce("ring"), Allreduce("ktree", 2),
+                           Allreduce("ktree", 3)])
 
 
 def _normal(seed: int, *shape: int) -> np.ndarray:
@@ -105,9 +106,10 @@ def test_padding_is_reported():
     assert "padded: A dim 0 10 -> 12" in report.to_table()
 
 
-@pytest.mark.parametrize("program", [gemm(9, 7, 5, (3, 2), "summa"), gemm(9, 7, 5, (2, 3), transpose_b=True),
-                                     gemv(9, 7, (2, 3), Allreduce("ring")), row_reduction("layernorm", 5, 7, (2, 2)),
-                                     attention(7, 5, (2, 3), causal=True)])
+@pytest.mark.parametrize("program", [
+    gemm(9, 7, 5, (3, 2), "summa"), gemm(9, 7, 5, (2, 3), transpose_b=True),
+    gemv(9, 7, (2, 3), Allreduce("ring")), row_reduction("layernorm", 5, 7, (2, 2)),
+    attention(7, 5, (2, 3), causal=True)])
 def test_cost_only_and_numeric_report_the_same_costs(program):
     cost = simulate(program, DEVICE).to_dict()
     numeric = simulate(program, DEVICE, numeric=True).to_dict()
