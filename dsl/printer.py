@@ -43,7 +43,17 @@ def _wrap(e: ast.Expr, at_least: int) -> str:
 def _number(value: int | float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
-    return str(value) if isinstance(value, int) else repr(value)
+    return str(value) if isinstance(value, int) else _float(value)
+
+
+def _float(value: float) -> str:
+    """repr's shortest round-trip digits, written out for small exponents: 0.00001, not 1e-05."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if not exponent or not -10 <= int(exponent) < 0:
+        return text
+    sign, digits = ("-", mantissa[1:]) if mantissa.startswith("-") else ("", mantissa)
+    return f"{sign}0.{'0' * (-int(exponent) - 1)}{digits.replace('.', '')}"
 
 
 def _binary(e: ast.Binary) -> str:
