@@ -213,6 +213,7 @@ def format_source(module: ast.Module, text: str) -> str:
     """Canonical source for a module parsed from `text`, keeping text's comments in place."""
     # plmr has no string literals, so every '#' starts a comment.
     comments = [(text.count("\n", 0, m.start()) + 1, m.group().rstrip()) for m in _COMMENT.finditer(text)]
+    blank = {i + 1 for i, line in enumerate(text.split("\n")) if not line.strip()}
     out: list[str] = []
     for line_text, node in _lines(module):
         where = _line_range(node)
@@ -223,7 +224,10 @@ def format_source(module: ast.Module, text: str) -> str:
         if isinstance(node, _End):
             indent += INDENT  # comments just before a closing brace stay inside the block
         while comments and comments[0][0] < where[0]:
-            out.append(indent + comments.pop(0)[1])
+            line, comment = comments.pop(0)
+            out.append(indent + comment)
+            if line + 1 in blank:  # a blank line after a comment (a file header) is kept
+                out.append("")
         trailing = []
         while comments and comments[0][0] <= where[1]:
             trailing.append(comments.pop(0)[1])
