@@ -49,6 +49,11 @@ def _incoming(streams: Streams) -> np.ndarray:
     return np.bincount(streams.dst, minlength=streams.n)
 
 
+def _one_tag(multicast: Streams) -> np.ndarray:
+    """A multicast is one route tag on every PE it reaches (the root sends both ways on one tag)."""
+    return np.minimum(multicast.touching(), 1)
+
+
 def _chain(n: int, msg: int, elem_bytes: int, device: MeshDevice) -> Comm:
     """Reduce down the chain (each PE combines and forwards: one relay stage each), then a
     hardware multicast back: 2(n-1) hops and n-1 relay stages."""
@@ -56,7 +61,7 @@ def _chain(n: int, msg: int, elem_bytes: int, device: MeshDevice) -> Comm:
     link = device.link_cycles(msg, elem_bytes)
     cycles = device.alpha * 2 * (n - 1) + device.beta * (n - 1) + 2 * link
     return Comm(cycles, 2 * (n - 1), n - 1, (reduce.departures() + back.departures()) * msg,
-                reduce.touching() + back.touching(), _incoming(reduce) * msg)
+                reduce.touching() + _one_tag(back), _incoming(reduce) * msg)
 
 
 def _ring(n: int, msg: int, elem_bytes: int, device: MeshDevice) -> Comm:
@@ -79,7 +84,7 @@ def _ktree(n: int, k: int, msg: int, elem_bytes: int, device: MeshDevice) -> Com
     link = device.link_cycles(msg, elem_bytes)
     back = multicast_streams(root, n)
     cycles = device.alpha * back.max_hops() + link
-    sent, routes, buffers = back.departures() * msg, back.touching(), np.zeros(n, dtype=np.int64)
+    sent, routes, buffers = back.departures() * msg, _one_tag(back), np.zeros(n, dtype=np.int64)
     for level in levels:
         cycles += device.alpha * level.max_hops + device.beta * level.relay_stages + link
         sent = sent + level.streams.departures() * msg
