@@ -3,6 +3,10 @@ size 1 means replicated along it) and each step is one whole-grid numpy operatio
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from dsl.diagnostics import InternalError
@@ -126,7 +130,8 @@ def _compute(run: NumericRun, op: Compute, step: int) -> None:
         scratch = run.spare.get(op.out)
         if scratch is None or scratch.shape != out.shape:
             scratch = run.spare[op.out] = np.empty_like(out)
-        out += np.matmul(*args, out=scratch)
+        _batched_matmul(args[0], args[1], scratch)
+        out += scratch
     elif op.kind == "matmul_bt":
         run.env[op.out] = np.matmul(args[0], np.swapaxes(args[1], -1, -2))
     elif op.kind == "gemv":
@@ -137,6 +142,28 @@ def _compute(run: NumericRun, op: Compute, step: int) -> None:
         run.env[op.out] = args[0].max(axis=-1, keepdims=True)
     else:
         run.env[op.out] = np.broadcast_to(MAPS[op.kind](*args), run.env[op.out].shape).astype(run.dtype)
+
+
+def _batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a @ b over the slot grid, split by slot rows across cores (numpy releases the GIL),
+    as numpy's own large matmul uses every core."""
+    a, b = np.broadcast_to(a, out.shape[:2] + a.shape[2:]), np.broadcast_to(b, out.shape[:2] + b.shape[2:])
+    bounds = np.linspace(0, out.shape[0], _workers() + 1).astype(int)
+    chunks = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    if len(chunks) == 1 or out.size < 1 << 16:
+        np.matmul(a, b, out=out)
+        return
+    list(_pool().map(lambda r: np.matmul(a[r[0]:r[1]], b[r[0]:r[1]], out=out[r[0]:r[1]]), chunks))
+
+
+@functools.lru_cache(maxsize=1)
+def _workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_workers(), thread_name_prefix="plmr-mesh")
 
 
 def _allreduce(run: NumericRun, op: AllReduceStep, step: int) -> None:
