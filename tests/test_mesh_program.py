@@ -51,8 +51,10 @@ def test_gemm_program_text_names_every_step():
     assert "padding: A dim 0: 10 -> 12" in text
     assert "skew      A along x by its y index (interleave ring of 6 slots on 3 PEs)" in text
     assert "loop      5 times:" in text
-    assert ("    shift     B along y by 1 (interleave ring of 6 slots on 2 PEs), double-buffered "
+    assert ("    shift     B along y by 1 (interleave ring of 6 slots on 2 PEs, max 1 hops), double-buffered "
             "(overlaps the compute before it)") in text
+    assert "shift     A along x by 1 (identity ring of 8 slots on 8 PEs, max 7 hops)" in gemm(
+        8, 8, 8, (8, 8), "cannon").to_text()
     assert "compute   C += A @ B  [48 ops/PE as 24 vector ops of 2]" in text
     assert text.rstrip().endswith("gather    C")
 

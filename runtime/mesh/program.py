@@ -149,8 +149,11 @@ class Shift:
     double_buffered: bool
 
     def text(self) -> str:
+        from .rings import shift_streams  # geometry needs numpy; the data classes do not
+
         db = ", double-buffered (overlaps the compute before it)" if self.double_buffered else ""
-        return f"shift     {self.tensor} along {self.axis} by 1 ({self.ring}){db}"
+        hops = shift_streams(self.ring).max_hops()
+        return f"shift     {self.tensor} along {self.axis} by 1 ({self.ring}, max {hops} hops){db}"
 
 
 @dataclass(frozen=True, slots=True)
