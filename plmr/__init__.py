@@ -6,6 +6,6 @@
 """
 
 from dsl.diagnostics import PlmrError
-from plmr.api import Program, load, loads
+from plmr.api import Program, fit, load, loads, read_data, sample
 
-__all__ = ["PlmrError", "Program", "load", "loads"]
+__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample"]

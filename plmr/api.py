@@ -35,6 +35,20 @@ class Program:
             raise error("E020", f"{self.name} has no kernel {name!r} (kernels: {have})")
         return found
 
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return tuple(self.checked.agents)
+
+    def agent(self, name: str):
+        """The fitting engine's model of an agent (runtime.agents.model.AgentModel)."""
+        found = self.checked.agents.get(name)
+        if found is None:
+            have = ", ".join(self.agents) or "none"
+            raise error("E023", f"{self.name} has no agent {name!r} (agents: {have})")
+        from runtime.agents.from_ir import agent_model
+
+        return agent_model(found)
+
     def run(self, kernel: str, *arrays, backend: str = "ref"):
         """Run a kernel; one numpy array, or a tuple when the kernel returns several."""
         outputs = backend_module(backend).run_kernel(self.kernel(kernel), arrays)
@@ -63,4 +77,39 @@ def load(path: str | Path) -> Program:
     return Program(text, str(path))
 
 
-__all__ = ["Program", "PlmrError", "load", "loads", "BACKENDS"]
+def _program(program: Program | str | Path) -> Program:
+    return program if isinstance(program, Program) else load(program)
+
+
+def read_data(path: str | Path, n_actions: int | None = None):
+    """Behaviour data: the long CSV (`.csv`) or the Miller et al. rat JSON (`.json`)."""
+    from runtime.agents.data import read_csv
+    from runtime.agents.rat_json import read_rat_json
+
+    return read_rat_json(path) if str(path).endswith(".json") else read_csv(path, n_actions)
+
+
+def sample(program: Program | str | Path, agent: str, *, task: str = "drift2", subjects: int = 10,
+           sessions: int = 4, trials: int = 200, seed: int = 0, params: dict | None = None):
+    """Behaviour of `agent` playing `task` (a runtime.agents.data.Dataset)."""
+    from runtime.agents.simulate import simulate
+    from runtime.agents.tasks import get_task
+
+    model = _program(program).agent(agent)
+    return simulate(model, get_task(task), params, n_subjects=subjects, n_sessions=sessions,
+                    n_trials=trials, seed=seed)
+
+
+def fit(program: Program | str | Path, agent: str, data, *, restarts: int = 8, shared: bool = False,
+        seed: int = 0, progress: bool = False):
+    """Fit `agent` to `data` (a Dataset or a path): per subject (or shared), even sessions train,
+    odd sessions test. Returns a runtime.agents.score.FitResult; `.to_dict()` is the JSON form."""
+    from runtime.agents.fit import fit as fit_model
+
+    model = _program(program).agent(agent)
+    if not hasattr(data, "choices"):
+        data = read_data(data, model.n_actions)
+    return fit_model(model, data, restarts=restarts, shared=shared, seed=seed, progress=progress)
+
+
+__all__ = ["Program", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]
