@@ -45,7 +45,7 @@ def _convert(param: ir.TensorDecl, value) -> np.ndarray:
         array = np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - any failure to make an array is the user's input
         raise error("E202", f"input {param.name} is not an array: {exc}") from None
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":  # ml_dtypes' bf16 is kind "V"
         raise error("E202", f"input {param.name} has dtype {array.dtype}, not a number type")
     if array.ndim != len(param.shape):
         raise error("E203", f"input {param.name} should have rank {len(param.shape)} "
