@@ -4,6 +4,7 @@ meshes; violations are reported; the figures are consistent with each other."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 
 import numpy as np
@@ -129,3 +130,13 @@ def test_full_wafer_cost_only_needs_no_tile_data():
     assert report.steps > 720 and report.max_hops_per_step == 2
     assert report.memory_per_pe.shape == (720, 720)
     assert np.all(report.memory_per_pe == report.max_memory_per_pe_bytes)
+
+
+def test_grouping_identical_iterations_changes_no_figure(monkeypatch):
+    simulate_module = importlib.import_module("runtime.mesh.simulate")
+    programs = [gemm(96, 96, 96, (6, 4), a) for a in ("summa", "meshgemm", "cannon")]
+    fast = [_report(p).to_dict() for p in programs]
+    monkeypatch.setattr(simulate_module, "_same_cost_runs",
+                        lambda ctx, loop: [(i, i + 1) for i in range(loop.count)])
+    slow = [_report(p).to_dict() for p in programs]
+    assert fast == slow

@@ -87,17 +87,28 @@ def _cost_ops(ctx: CostContext, tally: Tally, ops: tuple, step: int) -> None:
 
 
 def _cost_loop(ctx: CostContext, tally: Tally, loop: Loop) -> None:
-    """Iterations whose cost depends on the step number (SUMMA's moving root) are costed one by
-    one; otherwise the second iteration (which sees the overlap state the rest see) is repeated."""
-    varies = any(isinstance(op, Broadcast) for op in _flat(loop.body))
-    if varies or loop.count <= 2:
-        for i in range(loop.count):
-            _cost_ops(ctx, tally, loop.body, i)
-        return
-    _cost_ops(ctx, tally, loop.body, 0)
-    before = tally.snapshot()
-    _cost_ops(ctx, tally, loop.body, 1)
-    tally.repeat_since(before, loop.count - 2)
+    """Iterations cost the same except where SUMMA's broadcast root moves to another PE, so each
+    run of iterations with the same roots is costed twice (the second sees the overlap state the
+    rest see) and the second repeated."""
+    for start, stop in _same_cost_runs(ctx, loop):
+        _cost_ops(ctx, tally, loop.body, start)
+        if stop - start > 1:
+            before = tally.snapshot()
+            _cost_ops(ctx, tally, loop.body, start + 1)
+            tally.repeat_since(before, stop - start - 2)
+
+
+def _same_cost_runs(ctx: CostContext, loop: Loop) -> list[tuple[int, int]]:
+    """[start, stop) runs of consecutive iterations whose broadcasts all have the same root PE."""
+    steps = np.arange(loop.count)
+    change = np.zeros(loop.count, dtype=bool)
+    change[:1] = True
+    for op in _flat(loop.body):
+        if isinstance(op, Broadcast):
+            root = steps // ctx.slots_per_pe(ctx.specs[op.src], op.axis)
+            change[1:] |= root[1:] != root[:-1]
+    starts = np.flatnonzero(change)
+    return list(zip(starts.tolist(), [*starts[1:].tolist(), loop.count]))
 
 
 def _bytes(ctx: CostContext, name: str) -> float:
