@@ -159,7 +159,10 @@ class StatementLowering:
             code, axes = f"jnp.broadcast_to({self.align(code, axes, axes_all)}, ({shape},))", axes_all
         positions = tuple(axes.index(v) for v in names)
         _, _, jnp_name = REDUCERS[e.op]
-        initial = "" if e.op in ("sum", "prod") else f", initial={self.identity(e)}"
+        if e.op in ("sum", "prod"):  # with x64 on, jnp.sum of i32 would give i64
+            initial = ", dtype=jnp.int32" if e.dtype == "i32" else ""
+        else:
+            initial = f", initial={self.identity(e)}"
         out_axes = tuple(a for a in axes if a not in names)
         return f"jnp.{jnp_name}({code}, axis={positions}{initial})", out_axes
 
