@@ -1,7 +1,8 @@
 """Run kernels with JAX: the generated source is executed once, jitted, and cached per kernel.
 
-jax.jit then compiles once per input shape and dtype. x64 is switched on so f64 kernels stay f64;
-the generated code names every dtype, so nothing else changes.
+jax.jit then compiles once per input shape and dtype. Kernels run with x64 enabled (a scoped
+context, so other JAX users in the process are unaffected), so f64 kernels stay f64; the generated
+code names every dtype, so nothing else changes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from compiler.lower_jax import lower_kernel
 def _jax():
     import jax
 
-    jax.config.update("jax_enable_x64", True)
     return jax
 
 
@@ -35,5 +35,6 @@ def compile_kernel(kernel: ir.KernelIR):
 
 def run_kernel(kernel: ir.KernelIR, arrays) -> tuple[np.ndarray, ...]:
     bound = bind(kernel, arrays)
-    outputs = compile_kernel(kernel)(*bound.arrays, **bound.dims)
+    with _jax().enable_x64(True):
+        outputs = compile_kernel(kernel)(*bound.arrays, **bound.dims)
     return tuple(np.asarray(o) for o in outputs)

@@ -30,7 +30,31 @@ def run(args) -> int:
         for name in program.kernels:
             failures += not _tour_kernel(program, name, args)
     print(f"\n{'all backends agree with the reference' if not failures else f'{failures} disagreement(s)'}")
+    _tour_agents(args)
     return 1 if failures else 0
+
+
+def _tour_agents(args) -> None:
+    """Sample behaviour from an agent with perseveration, fit it and plain Q-learning, compare."""
+    from runtime.agents.score import compare
+    from stdlib import ROOT
+    from plmr.api import fit, sample
+
+    program = load(ROOT / "agents" / "baselines.plmr")
+    truth = {"alpha": 0.3, "beta": 5.0, "kappa": 0.8}
+    data = sample(program, "q_perseveration", task="drift2", subjects=6, sessions=4, trials=200,
+                  seed=args.seed, params=truth)
+    print(f"\nagents: 6 subjects x 4 sessions x 200 trials sampled from q_perseveration {truth}")
+    fits = {name: fit(program, name, data, restarts=4, seed=args.seed) for name in ("q_perseveration",
+                                                                                    "q_learning")}
+    for name, result in fits.items():
+        means = {k: sum(s.params[k] for s in result.subjects) / len(result.subjects)
+                 for k in result.subjects[0].params}
+        shown = ", ".join(f"{k}={v:.2f}" for k, v in means.items())
+        print(f"  {name:<16} held-out NL {result.mean_test_nl:.4f}   mean fitted {shown}")
+    c = compare(fits["q_perseveration"], fits["q_learning"])
+    print(f"  q_perseveration beats q_learning for {c.candidate_better} of {c.n_subjects} subjects "
+          f"(Wilcoxon p = {c.p_value:.3g})")
 
 
 def _tour_kernel(program, name: str, args) -> bool:
