@@ -113,7 +113,8 @@ def test_printing_is_canonical(module):
 
 
 def test_printer_adds_only_needed_parentheses():
-    text = "kernel f(a: f32[N]) -> f32 {\n  y = (sum(k) a[k] * 2 + 1) * (-sum(j) (a[j] - 1) / 3) - -a[0] ** 2\n  return y\n}\n"
+    text = ("kernel f(a: f32[N]) -> f32 {\n"
+            "  y = (sum(k) a[k] * 2 + 1) * (-sum(j) (a[j] - 1) / 3) - -a[0] ** 2\n  return y\n}\n")
     assert print_module(parse(text)) == text
 
 
