@@ -227,7 +227,7 @@ _TOKEN_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "INT": "an integer", "GRID": "a grid size like 64 x 64",
     "QUANTITY": "a number with a unit", "CMP": "a comparison", "LSQB": "'['", "RSQB": "']'",
     "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "COLON": "':'",
-    "EQUAL": "'='", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "__ANON_0": "'**'",
+    "EQUAL": "'='", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'",
     "AT": "'@'", "$END": "the end of the file",
 }
 
@@ -270,7 +270,16 @@ def _syntax_error(source: Source, exc: UnexpectedInput) -> PlmrError:
     token = exc.token
     span = Span(source, token.start_pos, max(token.end_pos, token.start_pos + 1))
     found = f"'{token}'" if str(token) else _describe(token.type)
+    return error("E003", f"unexpected {found}", span, help=_hint(source, token, exc) or None)
+
+
+def _hint(source: Source, token: Token, exc: UnexpectedInput) -> str:
     hint = _expected(exc)
-    if str(token) in RESERVED and "NAME" in (getattr(exc, "accepts", None) or exc.expected):
-        hint = f"'{token}' is a reserved word and cannot be used as a name; {hint}"
-    return error("E003", f"unexpected {found}", span, help=hint or None)
+    if str(token) not in RESERVED or "NAME" not in (getattr(exc, "accepts", None) or exc.expected):
+        return hint
+    before = source.text[:token.start_pos].rstrip()
+    if str(token) in ast.REDUCTIONS and before.endswith("-") and before[:-1].rstrip()[-1:] in "*/":
+        return f"put a negated reduction after * or / in parentheses: … * (-{token}(…) …)"
+    if re.match(r"\s*[:\[=,)@]", source.text[token.end_pos:]):  # the word is used where a name goes
+        return f"'{token}' is a reserved word and cannot be used as a name; {hint}"
+    return hint
