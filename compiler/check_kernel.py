@@ -114,6 +114,7 @@ def _params(k: ast.Kernel, env: Scope) -> list[ir.TensorDecl]:
                           notes=(Note("first declared here", env.defined_at[p.name.name]),))
             continue
         if shape is None:
+            env.failed.add(p.name.name)  # its uses are not reported again
             continue
         decl = ir.TensorDecl(p.name.name, p.type.dtype, shape)
         env.tensors[decl.name] = decl
