@@ -49,7 +49,7 @@ def _convert(param: ir.TensorDecl, value) -> np.ndarray:
         raise error("E202", f"input {param.name} has dtype {array.dtype}, not a number type")
     if array.ndim != len(param.shape):
         raise error("E203", f"input {param.name} should have rank {len(param.shape)} "
-                    f"({param.dtype}{list(map(str, param.shape))}) but has shape {array.shape}")
+                    f"({param.dtype}[{', '.join(map(str, param.shape))}]) but has shape {array.shape}")
     want = numpy_dtype(param.dtype)
     if want.kind == "i" and array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
         raise error("E204", f"input {param.name} is declared i32 but holds fractional values")
