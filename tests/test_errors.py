@@ -1,0 +1,142 @@
+"""One small bad program per diagnostic under tests/errors/: code, line:col and words, and the whole
+rendered text against a golden `.expected` file (rewritten by `pytest --update-goldens`).
+
+Each file starts with `# expect: CODE LINE:COL MESSAGE` (`-` for an error with no place). A file
+with `# run: KERNEL NAME=3x4 …` is checked, then that kernel runs on zero arrays of those shapes,
+for the errors found when arrays are bound.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import plmr
+from dsl.diagnostics import PlmrError
+
+ERRORS = Path(__file__).parent / "errors"
+FILES = sorted(ERRORS.glob("*.plmr"))
+EXPECT = re.compile(r"# expect: (E\d{3}) (\d+:\d+|-) (.+)")
+RUN = re.compile(r"# run: (\w+)((?: \w+=[\dx]*)*)")
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in text.split("x")) if text else ()
+
+
+def error_of(path: Path) -> PlmrError:
+    """The PlmrError the file raises: when loading it, or when running its `# run:` line."""
+    text = path.read_text()
+    run = RUN.search(text)
+    with pytest.raises(PlmrError) as caught:
+        program = plmr.loads(text, path.name)
+        if run is None:
+            pytest.fail(f"{path.name} loaded without an error")
+        arrays = [np.zeros(_shape(arg.partition("=")[2])) for arg in run.group(2).split()]
+        program.run(run.group(1), *arrays)
+    return caught.value
+
+
+def test_every_file_has_an_expectation():
+    assert len(FILES) >= 35
+    for path in FILES:
+        assert EXPECT.match(path.read_text()), f"{path.name} has no '# expect: CODE LINE:COL MESSAGE' line"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_error(path, golden):
+    code, where, message = EXPECT.match(path.read_text()).groups()
+    exc = error_of(path)
+    first = exc.diagnostics[0]
+    assert len(exc.diagnostics) == 1, exc.render()
+    assert first.code == code
+    assert first.message == message
+    assert (f"{first.span.line}:{first.span.col}" if first.span else "-") == where
+    assert str(exc) == exc.render()
+    golden(path.with_suffix(".expected"), exc.render() + "\n")
+
+
+def test_every_checker_and_parser_code_has_a_file():
+    """Each code the front end, checker and binder can raise (found in their sources) is tested."""
+    root = Path(__file__).parent.parent
+    sources = [*root.glob("dsl/*.py"), root / "compiler/check_kernel.py", root / "compiler/bind.py"]
+    codes = {c for s in sources for c in re.findall(r'"(E\d{3})"', s.read_text())}
+    covered = {EXPECT.match(p.read_text()).group(1) for p in FILES} | API_CODES
+    assert codes - covered == set()
+
+
+# ---------------------------------------------------------------- errors reached through the API
+
+API_CODES = {"E202", "E204"}
+GEMM = "kernel gemm(A: f32[M, K], B: f32[K, N]) -> f32[M, N] {\n  C[i, j] = sum(k) A[i, k] * B[k, j]\n" \
+       "  return C\n}\n"
+
+
+def test_input_that_is_not_numbers():
+    program = plmr.loads(GEMM)
+    with pytest.raises(PlmrError, match=r"E202\]: input A has dtype <U1, not a number type"):
+        program.run("gemm", np.array([["a"]]), np.zeros((1, 1)))
+
+
+def test_fractional_values_for_an_integer_input():
+    program = plmr.loads("kernel f(x: i32[N]) -> i32[N] {\n  y[i] = x[i]\n  return y\n}\n")
+    with pytest.raises(PlmrError, match=r"E204\]: input x is declared i32 but holds fractional values"):
+        program.run("f", np.array([1.5]))
+    assert program.run("f", np.array([2.0])).tolist() == [2]  # whole floats are fine
+
+
+def test_missing_kernel_names_the_kernels_there_are():
+    with pytest.raises(PlmrError, match=r"E020\]: <string> has no kernel 'gem' \(kernels: gemm\)"):
+        plmr.loads(GEMM).run("gem")
+
+
+def test_unknown_backend():
+    with pytest.raises(PlmrError, match=r"E021\]: unknown backend 'cuda'\n  = help: backends: ref, jax"):
+        plmr.loads(GEMM).run("gemm", np.zeros((1, 1)), np.zeros((1, 1)), backend="cuda")
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(PlmrError, match=r"E022\]: cannot read .*nothing.plmr: No such file"):
+        plmr.load(tmp_path / "nothing.plmr")
+    bad = tmp_path / "latin1.plmr"
+    bad.write_bytes(b"# caf\xe9\n")
+    with pytest.raises(PlmrError, match=r"E022\]: cannot read .*latin1.plmr"):
+        plmr.load(bad)
+
+
+# ---------------------------------------------------------------- several errors at once
+
+SEVERAL = """\
+kernel f(x: f32[N], z: f32[M]) -> f32[N] {
+  a[i] = x[i] * w[k]
+  b[i] = x[i] + z[i]
+  c[i] = foo(x[i])
+  y[i] = x[i] + a[i] + b[i] + c[i]
+  return y
+}
+
+kernel g(x: f32[N]) -> f32[N] {
+  y[i] = x[i] * alpha
+  return y
+}
+
+kernel f(x: f32[N]) -> f32[N] {
+  y[i] = x[i]
+  return y
+}
+"""
+
+
+def test_independent_errors_are_all_reported_in_source_order():
+    with pytest.raises(PlmrError) as caught:
+        plmr.loads(SEVERAL, "several.plmr")
+    found = [(d.code, d.span.line, d.span.col) for d in caught.value.diagnostics]
+    # w is unknown (a tensor, so E124 on w); z[i] conflicts with x[i]; foo is unknown; alpha is unknown;
+    # the second f is a duplicate. y uses a, b, c whose statements failed: no second message for them.
+    assert found == [("E124", 2, 17), ("E131", 3, 19), ("E127", 4, 10), ("E122", 10, 17), ("E010", 14, 8)]
+    rendered = str(caught.value)
+    assert rendered.count("error[") == 5
+    assert rendered.index("several.plmr:2:17") < rendered.index("several.plmr:14:8")
