@@ -1,0 +1,71 @@
+"""The verifier cascade: extract → parse → check → limits → compile → test → score.
+
+It stops at the first stage that rejects a candidate and always returns a `Verdict` whose feedback
+is plain language written for the next prompt. Every stage after `limits` runs under a time cap.
+"""
+
+from __future__ import annotations
+
+from runtime.search.verdict import Verdict
+from runtime.search.worker import verify_capped
+from runtime.verify.candidate import front_stages, pick
+from runtime.verify.limits import Limits
+
+KINDS = ("kernel", "agent", "layout")
+
+
+def verify(reply: str, reference, *, kind: str, name: str | None = None, data=None, limits: Limits | None = None,
+           seed: int | None = None, trials: int = 25, restarts: int = 4) -> Verdict:
+    """Verify candidate text against the declaration `name` of kind `kind` in `reference` (a Program)."""
+    limits = limits or Limits()
+
+    def cascade(text: str) -> Verdict:
+        candidate = front_stages(text, limits)
+        if isinstance(candidate, Verdict):
+            return candidate
+        if kind == "kernel":
+            return _kernel(candidate, reference, name, limits, seed, trials)
+        if kind == "agent":
+            return _agent(candidate, reference, name, data, seed, restarts)
+        return _layout(candidate, reference, name, limits, seed)
+
+    return verify_capped(cascade, reply, limits.seconds)
+
+
+def _kernel(candidate, reference, name, limits, seed, trials) -> Verdict:
+    from runtime.verify.kernel import KernelProblem, signature_problem, verify_kernel
+
+    ref = reference.kernel(name) if name else _only(reference.checked.kernels, "kernel")
+    found, why = pick(candidate.checked.kernels, ref.name, "kernel")
+    if found is None:
+        return Verdict.failed("check", why)
+    mismatch = signature_problem(found, ref)
+    if mismatch:
+        return Verdict.failed("check", mismatch)
+    return verify_kernel(found, KernelProblem(ref, trials=trials), limits, seed)
+
+
+def _agent(candidate, reference, name, data, seed, restarts) -> Verdict:
+    from runtime.verify.agent import AgentProblem, verify_agent
+
+    if data is None:
+        return Verdict.failed("score", "verifying an agent needs behaviour data: pass --data DATA.csv")
+    found, why = pick(candidate.checked.agents, name, "agent")
+    if found is None:
+        return Verdict.failed("check", why)
+    return verify_agent(found, AgentProblem(data, restarts=restarts), seed)
+
+
+def _layout(candidate, reference, name, limits, seed) -> Verdict:
+    from runtime.verify.layout import verify_layout
+
+    return verify_layout(candidate, reference, name, limits, seed)
+
+
+def _only(found: dict, kind: str):
+    from dsl.diagnostics import error
+
+    if len(found) != 1:
+        raise error("E510", f"the reference defines {len(found)} {kind}s; name the one to verify against",
+                    help=f"pass --{kind} NAME")
+    return next(iter(found.values()))
