@@ -84,12 +84,17 @@ def constrain(xp, specs: Sequence[ParamSpec], u) -> dict:
 
 def _to_constrained(xp, spec: ParamSpec, x):
     if spec.constraint == "unit":
-        return 1.0 / (1.0 + xp.exp(-x))
+        return _sigmoid(xp, x)
     if spec.constraint == "positive":
         return xp.logaddexp(0.0, x)
     if spec.constraint == "bounded":
-        return spec.low + (spec.high - spec.low) / (1.0 + xp.exp(-x))
+        return spec.low + (spec.high - spec.low) * _sigmoid(xp, x)
     return x
+
+
+def _sigmoid(xp, x):
+    """The logistic function via tanh: no overflow, and a finite gradient for any x."""
+    return 0.5 * (1.0 + xp.tanh(0.5 * x))
 
 
 def unconstrain(specs: Sequence[ParamSpec], values: Mapping[str, float]) -> np.ndarray:
