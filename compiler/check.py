@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from compiler import ir
 from compiler.check_agent import check_agent
 from compiler.check_kernel import check_kernel
+from compiler.check_layout import check_layout
+from compiler.check_mesh import check_mesh
 from dsl import ast
 from dsl.diagnostics import Diagnostics, Note
 
@@ -38,8 +40,21 @@ def _check_agent(decl: ast.Agent, checked: CheckedModule, diags: Diagnostics) ->
         checked.agents[agent.name] = agent
 
 
+def _check_mesh(decl: ast.Mesh, checked: CheckedModule, diags: Diagnostics) -> None:
+    device = check_mesh(decl, diags)
+    if device is not None:
+        checked.meshes[device.name] = device
+
+
+def _check_layout(decl: ast.Layout, checked: CheckedModule, diags: Diagnostics) -> None:
+    layout = check_layout(decl, checked, diags)
+    if layout is not None:
+        checked.layouts[layout.name] = layout
+
+
 # One checker per declaration kind; each adds its IR to the CheckedModule or diagnostics to diags.
-CHECKERS = {ast.Kernel: _check_kernel, ast.Agent: _check_agent}
+CHECKERS = {ast.Kernel: _check_kernel, ast.Agent: _check_agent, ast.Mesh: _check_mesh,
+            ast.Layout: _check_layout}
 
 
 def check_module(module: ast.Module) -> CheckedModule:
