@@ -271,7 +271,53 @@ class Agent:
     span: Span | None = _span
 
 
-Decl = Kernel | Mesh | Layout | Agent
+# ---------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A named thing, optionally with a grid: `gemm_summa`, `wse2[32 x 32]`, `cycles`."""
+
+    name: Ident
+    grid: Grid | None
+    span: Span | None = _span
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string literal (file names in problems): `"behaviour.csv"`, without the quotes."""
+
+    value: str
+    span: Span | None = _span
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """`(M = 1024, N = 512)`: sizes of named dimensions."""
+
+    sizes: tuple[tuple[Ident, int], ...]
+    span: Span | None = _span
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemField:
+    """One setting of a problem: `score = cycles`."""
+
+    name: Ident
+    value: Target | Text | Quantity | Sizes
+    span: Span | None = _span
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What a search optimises: where it starts, the target, the score, shapes or data, budget."""
+
+    name: Ident
+    fields: tuple[ProblemField, ...]
+    span: Span | None = _span
+
+
+Decl = Kernel | Mesh | Layout | Agent | Problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 
 # Words the grammar reserves; a test checks this list against the grammar's keywords.
 RESERVED = frozenset(
-    "kernel mesh layout agent return for on reduce param state update inf "
+    "kernel mesh layout agent problem return for on reduce param state update inf "
     "sum max min prod f16 bf16 f32 f64 i32".split()
 )
 
@@ -170,6 +170,27 @@ class _Build(Transformer):
     def strategy(self, meta, name, *args):
         args = () if args == (None,) else args
         return (name, tuple(int(a) for a in args))
+
+    # problems
+    def problem(self, meta, name, *fields):
+        return ast.Problem(name, tuple(fields), self._s(meta))
+
+    def problem_field(self, meta, name, value):
+        if isinstance(value, Token) and value.type == "STRING":
+            value = ast.Text(str(value)[1:-1], _span_of(self.source, value))
+        elif isinstance(value, Token):
+            value = _quantity(str(value), _span_of(self.source, value))
+        return ast.ProblemField(name, value, self._s(meta))
+
+    def target(self, meta, name, grid):
+        grid = None if grid is None else _grid(grid, _span_of(self.source, grid))
+        return ast.Target(name, grid, self._s(meta))
+
+    def sizes(self, meta, *sizes):
+        return ast.Sizes(tuple(sizes), self._s(meta))
+
+    def size(self, meta, name, value):
+        return (name, int(value))
 
     # agents
     def agent(self, meta, name, option, actions, *items):

@@ -171,7 +171,23 @@ def _agent(a: ast.Agent) -> list[Line]:
     return lines
 
 
-_DECLS = {ast.Kernel: _kernel, ast.Mesh: _mesh, ast.Layout: _layout, ast.Agent: _agent}
+def _field_value(v) -> str:
+    if isinstance(v, ast.Target):
+        return v.name.name + (f"[{v.grid.rows} x {v.grid.cols}]" if v.grid else "")
+    if isinstance(v, ast.Text):
+        return f'"{v.value}"'
+    if isinstance(v, ast.Sizes):
+        return "(" + ", ".join(f"{name.name} = {size}" for name, size in v.sizes) + ")"
+    return _quantity(v)
+
+
+def _problem(p: ast.Problem) -> list[Line]:
+    lines: list[Line] = [(f"problem {p.name.name} {{", p.name)]
+    lines += [(f"{INDENT}{f.name.name} = {_field_value(f.value)}", f) for f in p.fields]
+    return lines
+
+
+_DECLS = {ast.Kernel: _kernel, ast.Mesh: _mesh, ast.Layout: _layout, ast.Agent: _agent, ast.Problem: _problem}
 
 
 class _End:
@@ -198,7 +214,7 @@ def print_module(module: ast.Module) -> str:
 
 # ---------------------------------------------------------------- comments
 
-_COMMENT = re.compile(r"#[^\n]*")
+_COMMENT = re.compile(r'"[^"\n]*"|#[^\n]*')  # strings first, so a '#' inside one is not a comment
 
 
 def _line_range(node) -> tuple[int, int] | None:
@@ -211,8 +227,8 @@ def _line_range(node) -> tuple[int, int] | None:
 
 def format_source(module: ast.Module, text: str) -> str:
     """Canonical source for a module parsed from `text`, keeping text's comments in place."""
-    # plmr has no string literals, so every '#' starts a comment.
-    comments = [(text.count("\n", 0, m.start()) + 1, m.group().rstrip()) for m in _COMMENT.finditer(text)]
+    comments = [(text.count("\n", 0, m.start()) + 1, m.group().rstrip()) for m in _COMMENT.finditer(text)
+                if m.group().startswith("#")]
     blank = {i + 1 for i, line in enumerate(text.split("\n")) if not line.strip()}
     out: list[str] = []
     for line_text, node in _lines(module):
