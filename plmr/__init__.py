@@ -6,6 +6,6 @@
 """
 
 from dsl.diagnostics import PlmrError
-from plmr.api import Program, fit, load, loads, read_data, sample
+from plmr.api import Program, fit, load, loads, read_data, sample, simulate
 
-__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample"]
+__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample", "simulate"]

@@ -49,6 +49,18 @@ class Program:
 
         return agent_model(found)
 
+    @property
+    def layouts(self) -> tuple[str, ...]:
+        return tuple(self.checked.layouts)
+
+    def layout(self, name: str):
+        """The checked layout (compiler.layout_ir.LayoutIR); a PlmrError naming the layouts if missing."""
+        found = self.checked.layouts.get(name)
+        if found is None:
+            have = ", ".join(self.layouts) or "none"
+            raise error("E024", f"{self.name} has no layout {name!r} (layouts: {have})")
+        return found
+
     def run(self, kernel: str, *arrays, backend: str = "ref"):
         """Run a kernel; one numpy array, or a tuple when the kernel returns several."""
         outputs = backend_module(backend).run_kernel(self.kernel(kernel), arrays)
@@ -112,4 +124,17 @@ def fit(program: Program | str | Path, agent: str, data, *, restarts: int = 8, s
     return fit_model(model, data, restarts=restarts, shared=shared, seed=seed, progress=progress)
 
 
-__all__ = ["Program", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]
+def simulate(program: Program | str | Path, layout: str, shapes: dict[str, int] | None = None, *,
+             mesh: tuple[int, int] | None = None, numeric: bool = False, inputs: dict | None = None,
+             seed: int = 0):
+    """Simulate a layout on its mesh (or on a `mesh` = (rows, cols) sub-mesh of it): a
+    runtime.mesh.MeshReport. numeric=True carries data (`inputs` by the kernel's parameter names, else
+    seeded random ones) and compares the gathered results with the reference interpreter's
+    (`max_abs_error`); `report.outputs` then holds them under the kernel's result names."""
+    from runtime.layouts import simulate_layout
+
+    return simulate_layout(_program(program).layout(layout), shapes or {}, mesh=mesh, numeric=numeric,
+                           inputs=inputs, seed=seed)
+
+
+__all__ = ["Program", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]
