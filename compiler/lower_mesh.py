@@ -49,8 +49,9 @@ def _grid(layout: LayoutIR, grid: tuple[int, int] | None) -> tuple[int, int]:
         return layout.grid
     ny, nx = grid
     if not (0 < ny <= layout.mesh.ny and 0 < nx <= layout.mesh.nx):
-        raise error("E753", f"a {ny} x {nx} grid does not fit mesh {layout.mesh.name} "
-                    f"({layout.mesh.ny} x {layout.mesh.nx})", help=f"choose at most {layout.mesh.ny} x {layout.mesh.nx}")
+        most = f"{layout.mesh.ny} x {layout.mesh.nx}"
+        raise error("E753", f"a {ny} x {nx} grid does not fit mesh {layout.mesh.name} ({most})",
+                    help=f"choose at most {most}")
     return ny, nx
 
 
