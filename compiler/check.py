@@ -13,6 +13,7 @@ from compiler.check_agent import check_agent
 from compiler.check_kernel import check_kernel
 from compiler.check_layout import check_layout
 from compiler.check_mesh import check_mesh
+from compiler.check_problem import check_problem
 from dsl import ast
 from dsl.diagnostics import Diagnostics, Note
 
@@ -26,6 +27,7 @@ class CheckedModule:
     meshes: dict = field(default_factory=dict)
     layouts: dict = field(default_factory=dict)
     agents: dict = field(default_factory=dict)
+    problems: dict = field(default_factory=dict)
 
 
 def _check_kernel(decl: ast.Kernel, checked: CheckedModule, diags: Diagnostics) -> None:
@@ -52,9 +54,15 @@ def _check_layout(decl: ast.Layout, checked: CheckedModule, diags: Diagnostics) 
         checked.layouts[layout.name] = layout
 
 
+def _check_problem(decl: ast.Problem, checked: CheckedModule, diags: Diagnostics) -> None:
+    problem = check_problem(decl, checked.module, diags)
+    if problem is not None:
+        checked.problems[problem.name] = problem
+
+
 # One checker per declaration kind; each adds its IR to the CheckedModule or diagnostics to diags.
 CHECKERS = {ast.Kernel: _check_kernel, ast.Agent: _check_agent, ast.Mesh: _check_mesh,
-            ast.Layout: _check_layout}
+            ast.Layout: _check_layout, ast.Problem: _check_problem}
 
 
 def check_module(module: ast.Module) -> CheckedModule:
