@@ -180,7 +180,7 @@ def _check_against_pattern(decl: ast.Layout, kernel: ir.KernelIR, pattern: Patte
                   "decides where intermediates live", placement.tensor.span,
                   help=f"place only the kernel's inputs and results: {shown}")
     elif axes != role.axes:
-        how = f"{pattern.describe()} by {_algorithm_of(decl, pattern)}"
+        how = pattern.describe() + (f" by {_algorithm_of(decl, pattern)}" if pattern.algorithms else "")
         diags.add("E713", f"{how} needs {role.written()}", placement.span,
                   help="the runtime's program places it so: " + " ".join(r.written() for r in pattern.roles))
 
@@ -189,7 +189,7 @@ def _algorithm_of(decl: ast.Layout, pattern: Pattern) -> str:
     named = [s.strategy.name for s in decl.settings if s.key.name == "algorithm" and s.index is None]
     if named and named[0] in pattern.algorithms:
         return named[0]
-    return pattern.algorithms[0] if pattern.algorithms else "the mesh runtime"
+    return pattern.algorithms[0]
 
 
 # ---------------------------------------------------------------- settings
@@ -253,7 +253,7 @@ def _check_reduce(kernel: ir.KernelIR, pattern: Pattern, setting: ast.Setting, c
     if index not in pattern.reduced:
         why = (f"its reductions over {', '.join(pattern.reduced)} are" if pattern.reduced
                else "nothing in it is")
-        diags.add("E718", f"reduce {index} does not fit {kernel.name} ({pattern.describe()}): {why} "
+        diags.add("E718", f"reduce {index} does not fit {kernel.name}, which is {pattern.describe()}: {why} "
                   "combined across PEs", setting.index.span,
                   help="remove the line" if not pattern.reduced else f"write reduce {pattern.reduced[0]} = …")
         return None
