@@ -30,6 +30,7 @@ def run(args) -> int:
         for name in program.kernels:
             failures += not _tour_kernel(program, name, args)
     print(f"\n{'all backends agree with the reference' if not failures else f'{failures} disagreement(s)'}")
+    failures += not _tour_layouts(args)
     _tour_agents(args)
     return 1 if failures else 0
 
@@ -72,4 +73,30 @@ def _tour_kernel(program, name: str, args) -> bool:
     ok = error <= tol
     shown = ",".join(f"{k}={v}" for k, v in dims.items())
     print(f"{name:<22}{shown:<28}{error:>12.2e}{tol:>12.1e}{elapsed:>9.1f}  {'ok' if ok else 'MISMATCH'}")
+    return ok
+
+
+def _tour_layouts(args) -> bool:
+    """Stdlib layouts on the simulated wafer: cost-only at wafer scale, and one numeric run."""
+    from plmr.api import simulate
+    from stdlib import ROOT
+
+    gemm = ROOT / "layouts" / "gemm.plmr"
+    runs = [(gemm, name, {"M": 8192, "K": 8192, "N": 8192}, (720, 720), False)
+            for name in ("gemm_meshgemm", "gemm_cannon", "gemm_summa")]
+    runs += [(ROOT / "layouts" / "gemv.plmr", "gemv_ktree", {"N": 16384, "K": 16384}, (720, 720), False),
+             (ROOT / "layouts" / "rows.plmr", "attention_prefill", {"T": 96, "S": 96, "D": 40, "E": 40}, (6, 8),
+              True)]
+    print(f"\nlayouts on the simulated wafer\n{'layout':<20}{'mesh':<10}{'cycles':>10}{'hops':>6}{'routes':>7}"
+          f"{'KiB/PE':>8}{'eff':>7}{'max error':>11}  verdict")
+    ok = True
+    for path, name, shapes, mesh, numeric in runs:
+        r = simulate(path, name, shapes, mesh=mesh, numeric=numeric, seed=args.seed)
+        good = not numeric or r.max_abs_error < 1e-3
+        ok &= good
+        error = f"{r.max_abs_error:.1e}" if numeric else "cost only"
+        fits = "fits" if not r.violations else "violates " + ", ".join(v["kind"] for v in r.violations)
+        print(f"{name:<20}{f'{mesh[0]}x{mesh[1]}':<10}{r.cycles:>10.3g}{r.max_hops_per_step:>6}{r.max_routes_per_pe:>7}"
+              f"{r.max_memory_per_pe_bytes / 1024:>8.1f}{r.compute_efficiency:>7.2f}{error:>11}  "
+              f"{fits if good else 'MISMATCH'}")
     return ok
