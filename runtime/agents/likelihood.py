@@ -10,6 +10,7 @@ from __future__ import annotations
 from runtime.agents.model import AgentModel, constrain
 
 
+
 def session_loglik(model: AgentModel, params: dict, choices, rewards, instructed):
     """Summed log p(choice) over the scored trials of one session (arrays [T])."""
     import jax
