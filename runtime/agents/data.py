@@ -129,9 +129,9 @@ def _split(line: _Line) -> list[str]:
 def _header(line: _Line) -> dict[str, int]:
     fields = _split(line)
     fix = "the first line must be a header naming the columns: " + ",".join(REQUIRED_COLUMNS)
-    if all(_is_number(f) for f in fields):
-        raise error("E802", "the behaviour data has no header line", line.span(), help=fix)
     known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    if not set(fields) & set(known):
+        raise error("E802", "the behaviour data has no header line", line.span(), help=fix)
     for name in fields:
         if name not in known:
             raise error("E803", f"unknown column {name!r} in the header", line.span(name),
@@ -142,14 +142,6 @@ def _header(line: _Line) -> dict[str, int]:
     if len(set(fields)) < len(fields):
         raise error("E805", "the header names a column twice", line.span(), help=fix)
     return {name: i for i, name in enumerate(fields)}
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 class _Table:
