@@ -10,7 +10,6 @@ from __future__ import annotations
 from runtime.agents.model import AgentModel, constrain
 
 
-
 def session_loglik(model: AgentModel, params: dict, choices, rewards, instructed):
     """Summed log p(choice) over the scored trials of one session (arrays [T])."""
     import jax
@@ -27,6 +26,7 @@ def session_loglik(model: AgentModel, params: dict, choices, rewards, instructed
         return kept, ll
 
     state = jax.tree.map(jnp.asarray, model.init_state(jnp, params))
+    rewards = jnp.asarray(rewards, dtype=jnp.result_type(float))   # float64 when x64 is on
     _, lls = jax.lax.scan(trial, state, (choices, rewards, instructed))
     return lls.sum()
 
