@@ -5,8 +5,6 @@ was in; other candidates caught in the broken pool are re-run, alone if the culp
 from __future__ import annotations
 
 import multiprocessing
-import os
-import signal
 import time
 from collections import deque
 from concurrent import futures
@@ -41,7 +39,6 @@ class Evaluator:
         self._verify = verify
         self._ctx = multiprocessing.get_context(start_method)
         self._stages = self._ctx.RawArray("i", self.workers)
-        self._pids = self._ctx.RawArray("i", self.workers)
         self._started = self._ctx.RawArray("d", self.workers)
         self._pool = self._new_pool()
         self._inflight: dict[futures.Future, tuple[_Task, int]] = {}
@@ -79,9 +76,9 @@ class Evaluator:
         return outcomes
 
     def close(self) -> None:
-        """Stop now: candidates still running are abandoned (their workers killed)."""
-        for _, slot in self._inflight.values():
-            self._kill(slot)
+        """Stop now: candidates still running are abandoned (the pool's workers killed)."""
+        if self._inflight:
+            self._terminate_pool()
         self._inflight.clear()
         self._waiting.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -94,14 +91,14 @@ class Evaluator:
 
     def _new_pool(self) -> futures.ProcessPoolExecutor:
         return futures.ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=worker.init_worker,
-                                           initargs=(self._verify, self._stages, self._pids, self._started))
+                                           initargs=(self._verify, self._stages, self._started))
 
     def _dispatch(self) -> None:
         limit = 1 if self._isolating else self.workers
         while self._waiting and len(self._inflight) < limit:
             task = self._waiting.popleft()
             slot = min(set(range(self.workers)) - {s for _, s in self._inflight.values()})
-            self._stages[slot], self._pids[slot], self._started[slot] = 0, 0, 0.0
+            self._stages[slot], self._started[slot] = 0, 0.0
             self._inflight[self._pool.submit(worker.run_candidate, slot, task.text, self.cap)] = (task, slot)
         if not self._waiting and not self._inflight:
             self._isolating = False
@@ -136,7 +133,6 @@ class Evaluator:
         outcomes = []
         for future in overdue:
             task, slot = self._inflight.pop(future)
-            self._kill(slot)
             stage = STAGES[self._stages[slot]]
             verdict = Verdict.failed(stage, worker.timeout_feedback(stage, self.cap),
                                      {"timeout_s": self.cap, "killed": True})
@@ -159,15 +155,14 @@ class Evaluator:
 
     def _restart(self, rerun: list[_Task], isolate: bool) -> None:
         self._inflight.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._terminate_pool()
         self._pool = self._new_pool()
         self._waiting.extendleft(reversed(rerun))
         self._isolating = self._isolating or isolate
 
-    def _kill(self, slot: int) -> None:
-        pid = self._pids[slot]
-        if pid > 0:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    def _terminate_pool(self) -> None:
+        """Kill every worker, then shut down. Killing only some could kill one blocked reading the task
+        queue while holding its lock, and the others would wait for that lock forever."""
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -3,7 +3,6 @@ stage it is in, so a candidate that overruns or kills its process is blamed on t
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import traceback
@@ -20,10 +19,9 @@ class CandidateTimeout(BaseException):
 
 @dataclass(slots=True)
 class _Shared:
-    """Per-slot arrays shared with the parent: current stage index, worker pid, start time."""
+    """Per-slot arrays shared with the parent: current stage index and start time."""
 
     stages: object
-    pids: object
     started: object
 
 
@@ -43,17 +41,16 @@ def enter_stage(stage: str) -> None:
         _shared.stages[_slot] = _stage
 
 
-def init_worker(verify, stages, pids, started) -> None:
+def init_worker(verify, stages, started) -> None:
     """Process-pool initializer: keep the verifier and the shared arrays for every task."""
     global _verify, _shared
-    _verify, _shared = verify, _Shared(stages, pids, started)
+    _verify, _shared = verify, _Shared(stages, started)
 
 
 def run_candidate(slot: int, text: str, cap: float) -> tuple[dict, float]:
     """Verify one candidate in this worker: (verdict as a dict, seconds)."""
     global _slot
     _slot = slot
-    _shared.pids[slot] = os.getpid()
     _shared.started[slot] = time.time()
     enter_stage(STAGES[0])
     start = time.perf_counter()
