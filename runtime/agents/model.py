@@ -161,6 +161,6 @@ def _param_column(agent: str, spec: ParamSpec, value, n_subjects: int) -> list[f
                     f"for {n_subjects} subjects", help="give one value, or one value per subject")
     bad = [v for v in values if not spec.contains(float(v))]
     if bad:
-        raise error("E857", f"parameter {spec.name} of agent {agent} = {bad[0]} is not {spec.describe()}",
+        raise error("E857", f"agent {agent}: parameter {spec.name} = {bad[0]} is not {spec.describe()}",
                     help=f"choose {spec.name} {spec.describe()}")
     return [float(v) for v in values]
