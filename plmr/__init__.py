@@ -1,11 +1,11 @@
 """plmr: one small language for tensor kernels, wafer-mesh layouts and cognitive agents.
 
     import plmr
-    program = plmr.load("stdlib/kernels/softmax.plmr")
+    program = plmr.load("stdlib/kernels/norms.plmr")
     y = program.run("softmax", x, backend="jax")
 """
 
 from dsl.diagnostics import PlmrError
-from plmr.api import Program, fit, load, loads, read_data, sample, simulate
+from plmr.api import Program, fit, load, loads, read_data, sample, search, simulate
 
-__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample", "simulate"]
+__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample", "search", "simulate"]

@@ -137,4 +137,40 @@ def simulate(program: Program | str | Path, layout: str, shapes: dict[str, int] 
                            inputs=inputs, seed=seed)
 
 
-__all__ = ["Program", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]
+def search(program: Program | str | Path, problem: str, *, generator: str = "evolve", budget: str | None = None,
+           out: str | Path, resume: bool = False, workers: int = 1, seed: int = 0, llm: dict | None = None,
+           progress: bool = False):
+    """Search for a better program for `problem`; returns runtime.search.loop.SearchResult.
+
+    generator "evolve" mutates the AST offline; "llm" asks the chat endpoint in `llm`
+    ({"base_url", "model", "api_key_env"}). The run directory `out` is crash-safe and resumable."""
+    from runtime.search.budget import Budget, parse_budget
+    from runtime.search.database import ProgramDatabase
+    from runtime.search.loop import run_search
+    from runtime.search.problems import EvolveGenerator, LLMGenerator, ProblemVerifier, setup
+    from runtime.search.rundir import RunDir
+
+    program = _program(program)
+    found = setup(program, problem)
+    ir = found.problem
+    spent = parse_budget(budget) if budget else Budget(ir.budget_seconds, ir.budget_candidates)
+    if generator == "llm":
+        from runtime.search.llm import LLMConfig
+
+        if not llm or not llm.get("base_url") or not llm.get("model"):
+            raise error("E532", "the llm generator needs --llm-url and --model",
+                        help="e.g. --llm-url http://localhost:8000 --model qwen2.5-coder")
+        generate = LLMGenerator(found, LLMConfig(llm["base_url"], llm["model"], llm.get("api_key_env")))
+    elif generator == "evolve":
+        generate = EvolveGenerator(found)
+    else:
+        raise error("E533", f"unknown generator {generator!r}", help="generators: evolve, llm")
+    meta = {"file": str(program.name), "problem": problem, "generator": generator, "seed": seed}
+    rundir = RunDir(out, resume=resume, meta=meta)
+    database = ProgramDatabase(direction=ir.direction, seed=seed)
+    verify = ProblemVerifier(str(program.name), problem, seed)
+    return run_search(generate, verify, database, rundir, spent, workers=workers, progress=progress,
+                      seeds=(found.start_source,))
+
+
+__all__ = ["Program", "search", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]

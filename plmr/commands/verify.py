@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dsl.diagnostics import error
 from plmr.api import load, read_data
+from runtime.inputs import parse_shapes
 
 
 def register(sub) -> None:
@@ -22,6 +23,7 @@ def register(sub) -> None:
     which.add_argument("--layout", metavar="NAME", help="verify a layout against the reference's layout NAME")
     which.add_argument("--agent", metavar="NAME", help="verify an agent; score it on --data")
     p.add_argument("--data", metavar="DATA.csv", help="behaviour data for agents")
+    p.add_argument("--shapes", metavar="M=1024,K=1024", help="kernel sizes a layout is scored at")
     p.add_argument("--seed", type=int, help="seed for the test inputs (default: fresh each run)")
     p.add_argument("--trials", type=int, default=25, help="random test cases for kernels (default: 25)")
     p.add_argument("--restarts", type=int, default=4, help="fitting restarts for agents (default: 4)")
@@ -46,7 +48,7 @@ def run(args) -> int:
     name = args.layout or args.agent or args.kernel
     data = read_data(args.data) if args.data else None
     verdict = verify(_read_candidate(args.candidate), reference, kind=kind, name=name, data=data,
-                     seed=args.seed, trials=args.trials, restarts=args.restarts)
+                     seed=args.seed, trials=args.trials, restarts=args.restarts, shapes=parse_shapes(args.shapes))
     if args.json:
         print(json.dumps(verdict.to_dict(), indent=2, default=str))
     else:

@@ -15,28 +15,36 @@ KINDS = ("kernel", "agent", "layout")
 
 
 def verify(reply: str, reference, *, kind: str, name: str | None = None, data=None, limits: Limits | None = None,
-           seed: int | None = None, trials: int = 25, restarts: int = 4) -> Verdict:
-    """Verify candidate text against the declaration `name` of kind `kind` in `reference` (a Program)."""
+           seed: int | None = None, trials: int = 25, restarts: int = 4, shapes: dict | None = None,
+           target: tuple[int, int] | None = None) -> Verdict:
+    """Verify candidate text against the declaration `name` of kind `kind` in `reference` (a Program).
+    The candidate may use the reference file's other declarations (its kernels and meshes)."""
     limits = limits or Limits()
+    context = tuple(d for d in reference.module.decls if not _same(d, kind, name))
 
     def cascade(text: str) -> Verdict:
-        candidate = front_stages(text, limits)
+        candidate = front_stages(text, limits, context)
         if isinstance(candidate, Verdict):
             return candidate
         if kind == "kernel":
             return _kernel(candidate, reference, name, limits, seed, trials)
         if kind == "agent":
             return _agent(candidate, reference, name, data, seed, restarts)
-        return _layout(candidate, reference, name, limits, seed)
+        return _layout(candidate, reference, name, limits, seed, shapes, target)
 
     return verify_capped(cascade, reply, limits.seconds)
+
+
+def _same(decl, kind: str, name: str | None) -> bool:
+    """The reference declaration a candidate stands in for (left out of the candidate's context)."""
+    return type(decl).__name__.lower() in (kind, "problem") and (name is None or decl.name.name == name)
 
 
 def _kernel(candidate, reference, name, limits, seed, trials) -> Verdict:
     from runtime.verify.kernel import KernelProblem, signature_problem, verify_kernel
 
     ref = reference.kernel(name) if name else _only(reference.checked.kernels, "kernel")
-    found, why = pick(candidate.checked.kernels, ref.name, "kernel")
+    found, why = pick(candidate.own(candidate.checked.kernels), ref.name, "kernel")
     if found is None:
         return Verdict.failed("check", why)
     mismatch = signature_problem(found, ref)
@@ -50,16 +58,38 @@ def _agent(candidate, reference, name, data, seed, restarts) -> Verdict:
 
     if data is None:
         return Verdict.failed("score", "verifying an agent needs behaviour data: pass --data DATA.csv")
-    found, why = pick(candidate.checked.agents, name, "agent")
+    found, why = pick(candidate.own(candidate.checked.agents), name, "agent")
     if found is None:
         return Verdict.failed("check", why)
     return verify_agent(found, AgentProblem(data, restarts=restarts), seed)
 
 
-def _layout(candidate, reference, name, limits, seed) -> Verdict:
-    from runtime.verify.layout import verify_layout
+def _layout(candidate, reference, name, limits, seed, shapes, target) -> Verdict:
+    from runtime.verify.layout import LayoutProblem, verify_layout
 
-    return verify_layout(candidate, reference, name, limits, seed)
+    ref = reference.layout(name) if name else _only(reference.checked.layouts, "layout")
+    layouts = candidate.own(candidate.checked.layouts)
+    found, why = pick(layouts, None if len(layouts) == 1 else ref.name, "layout")
+    if found is None:
+        return Verdict.failed("check", why)
+    if found.kernel != ref.kernel:
+        return Verdict.failed("check", f"the candidate lays out kernel {found.kernel.name}; the problem is "
+                              f"about {ref.kernel.name} as the reference defines it")
+    if not shapes:
+        return Verdict.failed("limits", "verifying a layout needs the kernel's sizes: pass --shapes M=1024,…")
+    return verify_layout(found, LayoutProblem(dict(shapes), target=target or ref.grid,
+                                              reference_cycles=_cycles(ref, shapes)), limits, seed)
+
+
+def _cycles(layout, shapes) -> float | None:
+    """The reference layout's simulated cycles, for the feedback's comparison."""
+    from dsl.diagnostics import PlmrError
+    from runtime.layouts import simulate_layout
+
+    try:
+        return float(simulate_layout(layout, dict(shapes)).to_dict()["cycles"])
+    except PlmrError:
+        return None
 
 
 def _only(found: dict, kind: str):

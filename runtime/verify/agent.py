@@ -38,7 +38,7 @@ def verify_agent(candidate: ir.AgentIR, problem: AgentProblem, seed: int | None)
     if problem_text:
         return Verdict.failed("test", problem_text)
     enter_stage("score")
-    from runtime.agents.fit import fit
+    from runtime.agents.fitting import fit
 
     result = fit(model, problem.data, restarts=problem.restarts, steps=problem.steps,
                  seed=0 if seed is None else seed, progress=False)

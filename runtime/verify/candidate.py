@@ -22,9 +22,16 @@ class Candidate:
     module: ast.Module
     checked: CheckedModule
 
+    def own(self, found: dict) -> dict:
+        """Those of `found` (checked declarations by name) that the candidate itself declares."""
+        names = {d.name.name for d in self.module.decls}
+        return {name: value for name, value in found.items() if name in names}
 
-def front_stages(reply: str, limits: Limits) -> Candidate | Verdict:
-    """The candidate, or the failing verdict of the first stage that rejects it."""
+
+def front_stages(reply: str, limits: Limits, context: tuple = ()) -> Candidate | Verdict:
+    """The candidate, or the failing verdict of the first stage that rejects it. `context` holds
+    declarations the candidate may use (the problem file's kernels, say); the candidate's own
+    declarations replace any of the same name."""
     enter_stage("extract")
     try:
         source = extract_candidate(reply)
@@ -39,8 +46,9 @@ def front_stages(reply: str, limits: Limits) -> Candidate | Verdict:
     except PlmrError as err:
         return Verdict.from_error("parse", err)
     enter_stage("check")
+    own = {d.name.name for d in module.decls}
     try:
-        checked = check_module(module)
+        checked = check_module(ast.Module(tuple(d for d in context if d.name.name not in own) + module.decls))
     except PlmrError as err:
         return Verdict.from_error("check", err)
     enter_stage("limits")
