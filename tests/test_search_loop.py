@@ -10,9 +10,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from dsl.diagnostics import PlmrError
+from dsl.diagnostics import PlmrError, error
 from runtime.search import Budget, Proposal, ProgramDatabase, RunDir, Verdict, enter_stage, run_search
 from runtime.search.pool import Evaluator
 
@@ -51,7 +52,10 @@ def verify_misbehaving(text):
     if "crash" in text:
         enter_stage("check")
         os._exit(3)
-    return Verdict.passed(len(text))
+    if "refuse" in text:
+        enter_stage("limits")
+        raise error("E999", "the tensor is too big", help="make it smaller")
+    return Verdict.passed(len(text), details={"errors": np.arange(3) * 0.5})
 
 
 def drain(evaluator):
@@ -65,7 +69,7 @@ def drain(evaluator):
 def test_overrun_and_crash_fail_at_their_stage_and_spare_the_rest():
     start = time.monotonic()
     with Evaluator(verify_misbehaving, workers=2, cap=1.0) as evaluator:
-        for key in ["a", "sleep", "bb", "block", "crash", "ccc"]:
+        for key in ["a", "sleep", "bb", "block", "crash", "ccc", "refuse"]:
             evaluator.submit(key, key)
         got = drain(evaluator)
     assert {k: v.score for k, v in got.items() if v.ok} == {"a": 1, "bb": 2, "ccc": 3}
@@ -73,6 +77,8 @@ def test_overrun_and_crash_fail_at_their_stage_and_spare_the_rest():
     assert "longer than its time cap of 1s during stage compile" in got["sleep"].feedback
     assert got["block"].details["killed"] is True
     assert "crashed its worker process during stage check" in got["crash"].feedback
+    assert got["refuse"].stage == "limits" and "error[E999]: the tensor is too big" in got["refuse"].feedback
+    assert got["a"].details["errors"].tolist() == [0.0, 0.5, 1.0]
     assert time.monotonic() - start < 15
 
 
@@ -135,7 +141,8 @@ def test_duplicates_are_never_verified_twice(tmp_path):
 
     result, _ = search(tmp_path, Budget(candidates=50), generate=repetitive)
     assert result.tried == 3 and "produced nothing new" in result.stop_reason
-    assert [r["source"] for r in log_of(tmp_path)] == [SEED, "kernel k2() {}\n", "kernel k3() {}\n"]
+    sources = [r["source"] for r in log_of(tmp_path)]
+    assert sources[0] == SEED and sorted(sources[1:]) == ["kernel k2() {}\n", "kernel k3() {}\n"]
 
 
 def test_feedback_reaches_the_generator(tmp_path):
@@ -147,6 +154,18 @@ def test_feedback_reaches_the_generator(tmp_path):
 
     search(tmp_path, Budget(candidates=12), generate=sevens)
     assert any(re.fullmatch(r"k\d+ is wrong", text) for text in seen)
+
+
+def test_progress_line_and_token_totals(tmp_path, capsys):
+    def costly(examples, feedback, rng):
+        source = generate_numbered(examples, feedback, rng)[0]
+        return [Proposal(source, meta={"prompt_tokens": 100, "completion_tokens": 20})]
+
+    rundir = RunDir(tmp_path / "run")
+    run_search(costly, verify_numbered, ProgramDatabase(), rundir, Budget(candidates=6), seeds=(SEED,))
+    assert re.search(r"search: 100%.*6/6.*best \d+, pass \d+%", capsys.readouterr().err)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["tokens"] == {"prompt_tokens": 500, "completion_tokens": 100}
 
 
 def test_a_failing_seed_stops_the_run_with_the_verifiers_words(tmp_path):

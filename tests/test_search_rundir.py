@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dsl.diagnostics import PlmrError
+from dsl.diagnostics import InternalError, PlmrError
 from runtime.search.budget import Budget, parse_budget
 from runtime.search.rundir import LOG, CandidateRecord, RunDir, source_hash
 from runtime.search.verdict import Verdict
@@ -57,6 +57,29 @@ def test_an_existing_run_is_not_overwritten_without_resume(tmp_path):
     run.close()
     with pytest.raises(PlmrError, match="already holds a search run"):
         RunDir(tmp_path)
+
+
+def test_resuming_an_empty_directory_starts_a_run(tmp_path):
+    run = RunDir(tmp_path / "new", resume=True, meta={"seed": 4})
+    assert (run.records, run.next_step, run.meta) == ([], 0, {"seed": 4})
+    assert json.loads((tmp_path / "new" / "run.json").read_text()) == {"seed": 4}
+
+
+def test_numpy_values_in_a_verdict_are_logged_as_json(tmp_path):
+    import numpy as np
+    run = RunDir(tmp_path)
+    rec = record(0)
+    run.append(CandidateRecord(**{**{f: getattr(rec, f) for f in rec.__slots__},
+                                  "verdict": Verdict.passed(np.float32(2.5), details={"err": np.ones(2)})}))
+    logged = json.loads((tmp_path / LOG).read_text())
+    assert logged["verdict"]["score"] == 2.5 and logged["verdict"]["details"] == {"err": [1.0, 1.0]}
+
+
+def test_a_passing_verdict_needs_a_finite_score():
+    with pytest.raises(InternalError, match="finite score, not nan"):
+        Verdict(True, "score", float("nan"))
+    with pytest.raises(InternalError, match="unknown stage 'run'"):
+        Verdict.failed("run", "no")
 
 
 def test_resume_with_different_settings_is_refused(tmp_path):

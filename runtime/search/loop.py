@@ -7,7 +7,9 @@ budget runs out. Language-independent: the generator and verifier are callbacks.
 
 `examples` are sampled from one island of the database, worst first; `feedback` holds that island's
 recent failures; `rng` is seeded from (database seed, generation step), so the sequence continues
-across resumes. Every candidate is logged durably before the database, best.plmr or summary.json see it.
+across resumes. A generator returns plain source or `Proposal`s naming their parents (crossover) and
+carrying notes for the log; `prompt_tokens`/`completion_tokens` in those notes are summed in the summary.
+Every candidate is logged durably before the database, best.plmr or summary.json see it.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ def run_search(generate, verify, database: ProgramDatabase, rundir: RunDir, budg
         except PlmrError as failure:
             search.checkpoint(finished=False, reason=f"stopped: {failure.diagnostics[0].message}")
             raise
+        except KeyboardInterrupt:
+            search.checkpoint(finished=False, reason="interrupted")
+            raise
     summary = search.checkpoint(finished=True, reason=reason)
     return SearchResult(database.best(), search.tried, search.passed, reason, summary)
 
@@ -100,6 +105,7 @@ class _Search:
         self.generator_name = getattr(generate, "name", None) or getattr(generate, "__name__", "generator")
         self.failures = [deque(maxlen=feedback_window) for _ in database.islands]
         self.by_stage: Counter = Counter()
+        self.tokens: Counter = Counter()
         self.tried = self.passed = self.duplicates = self.barren = 0
         self.best: CandidateRecord | None = None
         self.step = rundir.next_step
@@ -136,7 +142,7 @@ class _Search:
             self.enqueue(_Pending(source, source_hash(source), self.step, None, (), {"seed": True}, 0.0))
         if fresh:
             self.step += 1
-        while self.waiting or self.evaluator.busy:
+        while self.evaluator.busy or (self.waiting and self.room() > 0):
             self.fill(generate=False)
             for outcome in self.evaluator.wait(0.5):
                 self.finish(outcome)
@@ -211,6 +217,8 @@ class _Search:
     def absorb(self, record: CandidateRecord) -> bool:
         """Count a logged record and feed it to the database; True when it is the new best."""
         self.tried += 1
+        for key in ("prompt_tokens", "completion_tokens"):
+            self.tokens[key] += record.meta.get(key) or 0
         verdict = record.verdict
         if not verdict.ok:
             self.by_stage[verdict.stage] += 1
@@ -231,17 +239,13 @@ class _Search:
 
     def summary(self, finished: bool, reason: str | None) -> dict:
         best = self.best
-        tokens = Counter()
-        for record in self.rundir.records:
-            for key in ("prompt_tokens", "completion_tokens"):
-                tokens[key] += record.meta.get(key) or 0
         return {
             "run": self.rundir.meta, "generator": self.generator_name, "direction": self.db.direction,
             "budget": self.budget.to_dict(), "tried": self.tried, "passed": self.passed,
             "pass_rate": round(self.passed / self.tried, 4) if self.tried else None,
             "failed_by_stage": dict(self.by_stage), "duplicates_skipped_this_session": self.duplicates,
             "best": None if best is None else {"id": best.id, "score": best.verdict.score, "hash": best.hash},
-            "elapsed_s": round(self.elapsed(), 3), "next_step": self.step, "tokens": dict(tokens),
+            "elapsed_s": round(self.elapsed(), 3), "next_step": self.step, "tokens": dict(self.tokens),
             "islands": self.db.stats(), "island_resets": self.db.resets,
             "finished": finished, "stop_reason": reason,
             "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -67,7 +67,8 @@ def source_hash(text: str) -> str:
 
 
 class RunDir:
-    """A run directory opened fresh (refusing to overwrite a run) or resumed from its log."""
+    """A run directory opened fresh (refusing to overwrite a run) or resumed from its log; resuming a
+    directory that holds no run yet simply starts one, so a script may always pass --resume."""
 
     def __init__(self, path: str | os.PathLike, *, resume: bool = False, meta: dict | None = None):
         self.path = Path(path)
@@ -100,7 +101,7 @@ class RunDir:
 
     def append(self, record: CandidateRecord) -> None:
         """Log one verified candidate durably (flush + fsync) before anything else is updated."""
-        self._log.write((json.dumps(record.to_dict()) + "\n").encode())
+        self._log.write((to_json(record.to_dict()) + "\n").encode())
         self._log.flush()
         os.fsync(self._log.fileno())
         self.records.append(record)
@@ -110,7 +111,7 @@ class RunDir:
         write_atomic(self.path / BEST, source if source.endswith("\n") else source + "\n")
 
     def write_summary(self, summary: dict) -> None:
-        write_atomic(self.path / SUMMARY, json.dumps(summary, indent=2) + "\n")
+        write_atomic(self.path / SUMMARY, to_json(summary, indent=2) + "\n")
 
     def close(self) -> None:
         self._log.close()
@@ -128,6 +129,17 @@ class RunDir:
         if merged != stored:
             write_atomic(stored_path, json.dumps(merged, indent=2) + "\n")
         return merged
+
+
+def to_json(data: dict, indent: int | None = None) -> str:
+    """JSON text of plain data; numpy values (common in verdict details) become lists and numbers."""
+    return json.dumps(data, indent=indent, default=_plain)
+
+
+def _plain(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return repr(value)
 
 
 def load_log(log: Path) -> list[CandidateRecord]:

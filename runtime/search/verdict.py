@@ -3,6 +3,7 @@ words fit for the next prompt. Plain data, so it crosses process boundaries and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from dsl.diagnostics import InternalError, PlmrError
@@ -13,7 +14,8 @@ STAGES = ("extract", "parse", "check", "limits", "compile", "test", "score")
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome of verifying one candidate; `score` is set exactly when `ok`."""
+    """The outcome of verifying one candidate; `score` is set (and finite) when `ok`. `details` should
+    hold JSON-friendly values (numpy scalars and arrays are converted when logged)."""
 
     ok: bool
     stage: str
@@ -24,8 +26,8 @@ class Verdict:
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise InternalError("Verdict", f"unknown stage {self.stage!r}; stages are {', '.join(STAGES)}")
-        if self.ok and self.score is None:
-            raise InternalError("Verdict", "a passing verdict needs a score")
+        if self.ok and (self.score is None or not math.isfinite(self.score)):
+            raise InternalError("Verdict", f"a passing verdict needs a finite score, not {self.score}")
 
     @classmethod
     def passed(cls, score: float, feedback: str = "", details: dict | None = None) -> Verdict:
