@@ -9,12 +9,12 @@ The entry points a caller needs (the CLI wires `plmr sample` and `plmr fit` to t
 """
 
 from runtime.agents.data import Dataset, read_csv, split, write_csv
-from runtime.agents.fit import fit
+from runtime.agents.fitting import fit
 from runtime.agents.model import AgentModel, ParamSpec, check_model, resolve_params
 from runtime.agents.rat_json import read_rat_json
 from runtime.agents.readers import read_behaviour
 from runtime.agents.score import Comparison, FitResult, Score, SubjectFit, compare
-from runtime.agents.simulate import simulate
+from runtime.agents.simulation import simulate
 from runtime.agents.tasks import TASKS, Task, get_task
 
 __all__ = [
