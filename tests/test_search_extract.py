@@ -12,6 +12,7 @@ LAYOUT = "layout g for gemm on wse2[32 x 32] {\n  algorithm = cannon\n}\n"
 
 def test_bare_source_is_taken_whole():
     assert extract_candidate(KERNEL) == KERNEL
+    assert extract_candidate("\ufeff" + KERNEL.replace("\n", "\r\n")) == KERNEL
 
 
 def test_bare_source_after_comments_and_blank_lines():

@@ -206,35 +206,44 @@ def run_script(script, out, total, *extra):
                             start_new_session=True, stderr=subprocess.PIPE, text=True)
 
 
-def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path):
-    script, out, total = tmp_path / "runner.py", tmp_path / "run", 90
-    script.write_text(RUNNER)
-    proc = run_script(script, out, total)
-    log = out / "candidates.jsonl"
+def wait_for_lines(log, count, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (not log.exists() or log.read_bytes().count(b"\n") < count):
+        time.sleep(0.02)
+
+
+def kill_at(script, out, total, lines, *extra):
+    """Start the runner, SIGKILL it once the log has `lines` lines, return the log's complete lines."""
+    proc = run_script(script, out, total, *extra)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 25):
-            time.sleep(0.05)
+        wait_for_lines(out / "candidates.jsonl", lines)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        before = log.read_bytes()
-        resumed = run_script(script, out, total, "--resume")
-        assert resumed.wait(timeout=120) == 0, resumed.stderr.read()
     finally:
-        for pid in (proc.pid,):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    complete_before = before[: before.rfind(b"\n") + 1].decode().splitlines()
-    after = log.read_text().splitlines()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    data = (out / "candidates.jsonl").read_bytes()
+    return data[: data.rfind(b"\n") + 1].decode().splitlines()
+
+
+def test_kill_9_twice_then_resume_loses_and_repeats_nothing(tmp_path):
+    script, out, total = tmp_path / "runner.py", tmp_path / "run", 90
+    script.write_text(RUNNER)
+    first = kill_at(script, out, total, 25)
+    json.loads((out / "summary.json").read_text())
+    assert (out / "best.plmr").read_text().startswith("kernel k")
+    second = kill_at(script, out, total, 55, "--resume")
+    final = run_script(script, out, total, "--resume")
+    assert final.wait(timeout=120) == 0, final.stderr.read()
+    after = (out / "candidates.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in after]
-    assert 25 <= len(complete_before) < total
-    assert after[: len(complete_before)] == complete_before
-    assert len(records) == total
+    assert 25 <= len(first) < 55 <= len(second) < total
+    assert after[: len(first)] == first and after[: len(second)] == second
     assert [r["index"] for r in records] == list(range(total))
     assert len({r["hash"] for r in records}) == total
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["tried"], summary["finished"]) == (total, True)
+    assert (summary["tried"], summary["finished"], summary["stop_reason"]) == (total, True, "candidates")
     best = max((r for r in records if r["verdict"]["ok"]), key=lambda r: r["verdict"]["score"])
     assert (out / "best.plmr").read_text() == best["source"]

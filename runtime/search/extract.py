@@ -60,7 +60,8 @@ def split_reasoning(text: str) -> tuple[str, str]:
 
 
 def normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """LF line endings and no byte-order mark."""
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def extract_candidate(reply: str, language: str = "plmr") -> str:

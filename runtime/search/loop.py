@@ -92,7 +92,9 @@ def run_search(generate, verify, database: ProgramDatabase, rundir: RunDir, budg
             search.checkpoint(finished=False, reason="interrupted")
             raise
     summary = search.checkpoint(finished=True, reason=reason)
-    return SearchResult(database.best(), search.tried, search.passed, reason, summary)
+    record = search.best
+    best = None if record is None else Program(record.source, record.verdict.score, record.id)
+    return SearchResult(best, search.tried, search.passed, reason, summary)
 
 
 class _Search:
