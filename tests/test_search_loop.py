@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dsl.diagnostics import PlmrError, error
+from dsl.diagnostics import InternalError, PlmrError, error
 from runtime.search import Budget, Proposal, ProgramDatabase, RunDir, Verdict, enter_stage, run_search
 from runtime.search.pool import Evaluator
 
@@ -80,6 +80,11 @@ def test_overrun_and_crash_fail_at_their_stage_and_spare_the_rest():
     assert got["refuse"].stage == "limits" and "error[E999]: the tensor is too big" in got["refuse"].feedback
     assert got["a"].details["errors"].tolist() == [0.0, 0.5, 1.0]
     assert time.monotonic() - start < 15
+
+
+def test_a_verifier_that_cannot_reach_the_workers_is_named():
+    with pytest.raises(InternalError, match="cannot be sent to worker processes"):
+        Evaluator(lambda text: Verdict.passed(1.0))
 
 
 def search(tmp_path, budget, generate=generate_numbered, resume=False, **kwargs):

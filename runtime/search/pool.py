@@ -5,12 +5,14 @@ was in; other candidates caught in the broken pool are re-run, alone if the culp
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import time
 from collections import deque
 from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from dsl.diagnostics import InternalError
 from runtime.search import worker
 from runtime.search.verdict import STAGES, Verdict
 
@@ -36,6 +38,8 @@ class Evaluator:
 
     def __init__(self, verify, workers: int = 1, cap: float = 60.0, start_method: str = "forkserver"):
         self.workers, self.cap = max(1, workers), cap
+        if start_method != "fork":
+            _require_pickle(verify)
         self._verify = verify
         self._ctx = multiprocessing.get_context(start_method)
         self._stages = self._ctx.RawArray("i", self.workers)
@@ -99,7 +103,15 @@ class Evaluator:
             task = self._waiting.popleft()
             slot = min(set(range(self.workers)) - {s for _, s in self._inflight.values()})
             self._stages[slot], self._started[slot] = 0, 0.0
-            self._inflight[self._pool.submit(worker.run_candidate, slot, task.text, self.cap)] = (task, slot)
+            try:
+                future = self._pool.submit(worker.run_candidate, slot, task.text, self.cap)
+            except BrokenProcessPool:
+                self._waiting.appendleft(task)
+                if self._inflight:
+                    return
+                self._restart([], isolate=False)
+                continue
+            self._inflight[future] = (task, slot)
         if not self._waiting and not self._inflight:
             self._isolating = False
 
@@ -166,3 +178,12 @@ class Evaluator:
         for process in list((getattr(self._pool, "_processes", None) or {}).values()):
             process.kill()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _require_pickle(verify) -> None:
+    """Workers receive `verify` pickled; say so plainly rather than fail inside the pool."""
+    try:
+        pickle.dumps(verify)
+    except (pickle.PicklingError, AttributeError, TypeError) as err:
+        raise InternalError("Evaluator", f"the verify callback {verify!r} cannot be sent to worker processes "
+                            f"({err}); pass a module-level function or a functools.partial of one") from None
