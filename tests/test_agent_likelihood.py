@@ -88,3 +88,18 @@ def test_constrain_inverts_unconstrain():
     values = {"alpha": 0.2, "beta": 17.5}
     back = constrain(np, model.params, unconstrain(model.params, values))
     assert back["alpha"] == pytest.approx(0.2) and back["beta"] == pytest.approx(17.5)
+
+
+def test_choice_probabilities_reproduce_the_likelihood(x64):
+    from runtime.agents.predict import choice_probabilities
+
+    model = builtin_models.q_perseveration(3)
+    rng = np.random.default_rng(11)
+    data = random_dataset(rng, 3)
+    params = [random_params(model, rng)[1] for _ in data.subjects]
+    probabilities = choice_probabilities(model, params, data)
+    assert probabilities.shape == data.choices.shape + (3,)
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-12)
+    chosen = np.take_along_axis(probabilities, np.maximum(data.choices, 0)[..., None], axis=-1)[..., 0]
+    got = np.where(data.scored, np.log(chosen), 0.0).sum(axis=(1, 2))
+    np.testing.assert_allclose(got, reference.dataset_loglik(model, params, data), atol=1e-6)

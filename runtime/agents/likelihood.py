@@ -21,14 +21,22 @@ def session_loglik(model: AgentModel, params: dict, choices, rewards, instructed
         safe = jnp.where(valid, choice, 0)
         logp = jax.nn.log_softmax(model.logits(jnp, params, state))
         ll = jnp.where(valid & ~forced, logp[safe], 0.0)
-        moved = model.update(jnp, params, state, safe, reward)
-        kept = jax.tree.map(lambda new, old: jnp.where(valid, new, old).astype(old.dtype), moved, state)
-        return kept, ll
+        return advance(model, params, state, choice, reward), ll
 
     state = jax.tree.map(jnp.asarray, model.init_state(jnp, params))
     rewards = jnp.asarray(rewards, dtype=jnp.result_type(float))   # float64 when x64 is on
     _, lls = jax.lax.scan(trial, state, (choices, rewards, instructed))
     return lls.sum()
+
+
+def advance(model: AgentModel, params: dict, state, choice, reward):
+    """The state after a trial: updated when choice >= 0, unchanged on a masked trial."""
+    import jax
+    import jax.numpy as jnp
+
+    valid = choice >= 0
+    moved = model.update(jnp, params, state, jnp.where(valid, choice, 0), reward)
+    return jax.tree.map(lambda new, old: jnp.where(valid, new, old).astype(old.dtype), moved, state)
 
 
 def sessions_loglik(model: AgentModel, u, choices, rewards, instructed):
