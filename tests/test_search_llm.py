@@ -163,6 +163,24 @@ def test_dead_endpoint_is_one_clear_line(serve):
     assert "\n" not in caught.value.diagnostics[0].message
 
 
+def test_a_url_without_scheme_is_refused_plainly():
+    with pytest.raises(PlmrError, match="'localhost:8000' is not an http"):
+        ChatClient(LLMConfig("localhost:8000", "m"))
+
+
+def test_a_dropped_connection_is_retried(serve):
+    server = serve((200, "x" * 10, {"Content-Length": "1000"}, 0.0), ok("done"))
+    sleeps = []
+    completion = client(server, sleeps).complete("go")
+    assert (completion.text, completion.attempts, len(sleeps)) == ("done", 2, 1)
+
+
+def test_ollama_style_error_body_is_shown(serve):
+    server = serve((404, {"error": "model \"llama9\" not found, try pulling it first"}, {}, 0.0))
+    with pytest.raises(PlmrError, match=r'HTTP 404\): model "llama9" not found'):
+        client(server).complete("go")
+
+
 def test_api_key_comes_from_the_named_environment_variable(serve, monkeypatch):
     server = serve(ok("done"))
     monkeypatch.setenv("PLMR_TEST_KEY", "sekrit")

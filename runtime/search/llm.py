@@ -74,6 +74,10 @@ class ChatClient:
 
     def __init__(self, config: LLMConfig, *, sleep=time.sleep, clock=time.monotonic,
                  rng: random.Random | None = None):
+        if not config.base_url.startswith(("http://", "https://")):
+            raise error("E510", f"the LLM endpoint {config.base_url!r} is not an http(s) URL",
+                        help="write it in full, e.g. http://127.0.0.1:8000 (vLLM) or http://127.0.0.1:11434 "
+                             "(Ollama)")
         self.config, self._sleep, self._clock = config, sleep, clock
         self._rng = rng or random.Random()
         self.calls: list[Completion] = []
@@ -108,10 +112,10 @@ class ChatClient:
             raise _http_failure(refused, self.config.url) from None
         except (TimeoutError, socket.timeout):
             raise _Retryable(f"timed out after {timeout:.3g}s") from None
-        except (ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected) as lost:
-            raise _Retryable(f"connection lost ({lost})") from None
         except urllib.error.URLError as unreachable:
             raise _unreachable(unreachable, self.config.url) from None
+        except (ConnectionError, http.client.HTTPException) as lost:
+            raise _Retryable(f"connection lost ({type(lost).__name__}: {lost})") from None
         return _decode_json(raw, self.config.url)
 
     def _payload(self, messages: list[dict]) -> dict:
