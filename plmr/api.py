@@ -95,16 +95,15 @@ def _program(program: Program | str | Path) -> Program:
 
 def read_data(path: str | Path, n_actions: int | None = None):
     """Behaviour data: the long CSV (`.csv`) or the Miller et al. rat JSON (`.json`)."""
-    from runtime.agents.data import read_csv
-    from runtime.agents.rat_json import read_rat_json
+    from runtime.agents.readers import read_behaviour
 
-    return read_rat_json(path) if str(path).endswith(".json") else read_csv(path, n_actions)
+    return read_behaviour(path, n_actions)
 
 
 def sample(program: Program | str | Path, agent: str, *, task: str = "drift2", subjects: int = 10,
            sessions: int = 4, trials: int = 200, seed: int = 0, params: dict | None = None):
     """Behaviour of `agent` playing `task` (a runtime.agents.data.Dataset)."""
-    from runtime.agents.simulate import simulate
+    from runtime.agents.simulation import simulate
     from runtime.agents.tasks import get_task
 
     model = _program(program).agent(agent)
@@ -116,7 +115,7 @@ def fit(program: Program | str | Path, agent: str, data, *, restarts: int = 8, s
         seed: int = 0, progress: bool = False):
     """Fit `agent` to `data` (a Dataset or a path): per subject (or shared), even sessions train,
     odd sessions test. Returns a runtime.agents.score.FitResult; `.to_dict()` is the JSON form."""
-    from runtime.agents.fit import fit as fit_model
+    from runtime.agents.fitting import fit as fit_model
 
     model = _program(program).agent(agent)
     if not hasattr(data, "choices"):

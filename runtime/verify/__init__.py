@@ -36,8 +36,9 @@ def verify(reply: str, reference, *, kind: str, name: str | None = None, data=No
 
 
 def _same(decl, kind: str, name: str | None) -> bool:
-    """The reference declaration a candidate stands in for (left out of the candidate's context)."""
-    return type(decl).__name__.lower() in (kind, "problem") and (name is None or decl.name.name == name)
+    """The reference declaration a candidate stands in for, and problems: left out of its context."""
+    kind_of = type(decl).__name__.lower()
+    return kind_of == "problem" or kind_of == kind and (name is None or decl.name.name == name)
 
 
 def _kernel(candidate, reference, name, limits, seed, trials) -> Verdict:
@@ -58,7 +59,8 @@ def _agent(candidate, reference, name, data, seed, restarts) -> Verdict:
 
     if data is None:
         return Verdict.failed("score", "verifying an agent needs behaviour data: pass --data DATA.csv")
-    found, why = pick(candidate.own(candidate.checked.agents), name, "agent")
+    agents = candidate.own(candidate.checked.agents)
+    found, why = pick(agents, None if len(agents) == 1 else name, "agent")
     if found is None:
         return Verdict.failed("check", why)
     return verify_agent(found, AgentProblem(data, restarts=restarts), seed)

@@ -56,7 +56,8 @@ def verify_agent(candidate: ir.AgentIR, problem: AgentProblem, seed: int | None)
 
 
 def _likelihood_problem(model, data: Dataset, rng: np.random.Generator) -> str | None:
-    """Plain words when the compiled likelihood disagrees with the reference or is not finite."""
+    """Plain words when the likelihood or its gradient is not finite somewhere the optimiser may go,
+    or when the compiled likelihood disagrees with the reference loop."""
     import jax
     import jax.numpy as jnp
 
@@ -64,19 +65,22 @@ def _likelihood_problem(model, data: Dataset, rng: np.random.Generator) -> str |
     from runtime.agents.model import constrain, unconstrain
 
     session = (data.choices[0, 0], data.rewards[0, 0], data.instructed[0, 0])
+    batch = tuple(jnp.asarray(a)[None] for a in session)
     # the defaults, then points spread over the unconstrained space the optimiser will explore
-    starts = [model.defaults()] + [constrain(np, model.params, rng.normal(scale=2.0, size=len(model.params)))
-                                   for _ in range(8)]
-    for params in starts:
-        shown = ", ".join(f"{k}={float(v):.3g}" for k, v in params.items()) or "no parameters"
-        u = jnp.asarray(unconstrain(model.params, params), jnp.float32)
-        ll, grad = jax.value_and_grad(lambda u: likelihood.sessions_loglik(
-            model, u, *(jnp.asarray(a)[None] for a in session)))(u)
-        if not (np.isfinite(float(ll)) and np.all(np.isfinite(np.asarray(grad)))):
+    points = np.stack([unconstrain(model.params, model.defaults())]
+                      + [rng.normal(scale=2.0, size=len(model.params)) for _ in range(8)]).astype(np.float32)
+    value_and_grad = jax.jit(jax.vmap(jax.value_and_grad(
+        lambda u: likelihood.sessions_loglik(model, u, *batch))))
+    lls, grads = (np.asarray(x) for x in value_and_grad(jnp.asarray(points)))
+    for u, ll, grad in zip(points, lls, grads):
+        if not (np.isfinite(ll) and np.all(np.isfinite(grad))):
+            params = constrain(np, model.params, u.astype(np.float64))
+            shown = ", ".join(f"{k}={float(v):.3g}" for k, v in params.items()) or "no parameters"
             return (f"the log-likelihood or its gradient is not finite at {shown}: guard divisions, logs "
                     "and square roots so every parameter value gives a finite likelihood")
-        want = reference.session_loglik(model, {k: float(v) for k, v in params.items()}, *session)
-        if abs(float(ll) - want) > 1e-4 * (1 + abs(want)):
-            return (f"the compiled likelihood {float(ll):.6g} disagrees with the reference loop's {want:.6g} "
-                    f"at {shown}: this is a plmr bug, please report it")
+    params = {k: float(v) for k, v in constrain(np, model.params, points[0].astype(np.float64)).items()}
+    want = reference.session_loglik(model, params, *session)
+    if abs(float(lls[0]) - want) > 1e-4 * (1 + abs(want)):
+        return (f"the compiled likelihood {float(lls[0]):.6g} disagrees with the reference loop's {want:.6g}: "
+                "this is a plmr bug, please report it")
     return None

@@ -66,5 +66,6 @@ def pick(found: dict, name: str | None, kind: str) -> tuple[object | None, str]:
     if name is None and len(found) == 1:
         return next(iter(found.values())), ""
     have = ", ".join(found) or "none"
-    want = f"a {kind} named {name}" if name else f"exactly one {kind}"
+    article = "an" if kind[0] in "aeiou" else "a"
+    want = f"{article} {kind} named {name}" if name else f"exactly one {kind}"
     return None, f"the candidate must define {want}; it defines: {have}"
