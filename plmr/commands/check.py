@@ -47,4 +47,8 @@ def _summary(program) -> str:
     for d in program.module.decls:
         kind = type(d).__name__.lower()
         kinds[kind] = kinds.get(kind, 0) + 1
-    return ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "empty"
+    return ", ".join(f"{n} {_plural(k) if n > 1 else k}" for k, n in kinds.items()) or "empty"
+
+
+def _plural(kind: str) -> str:
+    return kind + ("es" if kind.endswith("sh") else "s")
