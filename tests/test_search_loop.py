@@ -126,6 +126,18 @@ def test_a_resumed_run_continues_the_seed_sequence_without_repeats(tmp_path):
     assert min(r["step"] for r in log[12:]) > max(r["step"] for r in first)
 
 
+def test_one_worker_runs_are_reproducible_from_the_seed(tmp_path):
+    def run(name, seed):
+        rundir = RunDir(tmp_path / name)
+        run_search(generate_numbered, verify_numbered, ProgramDatabase(seed=seed, reset_every=5), rundir,
+                   Budget(candidates=15), progress=False, seeds=(SEED,))
+        rundir.close()
+        return [(r["source"], r["verdict"], r["parents"]) for r in
+                map(json.loads, (tmp_path / name / "candidates.jsonl").read_text().splitlines())]
+
+    assert run("a", 3) == run("b", 3) != run("c", 4)
+
+
 def test_a_time_budget_stops_the_run_on_time(tmp_path):
     def slow(examples, feedback, rng):
         time.sleep(0.05)
