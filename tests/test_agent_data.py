@@ -138,8 +138,10 @@ RATS = [
 
 
 def test_rat_json_reader(tmp_path):
-    data = read_rat_json(write(tmp_path, json.dumps(RATS, indent=1), "rats.json"))
+    path = write(tmp_path, json.dumps(RATS, indent=1), "rats.json")
+    data = read_rat_json(path)
     assert data.subjects == ("rat00", "rat01")
+    assert read_behaviour(path).sessions == data.sessions
     assert data.sessions == (("0", "1"), ("0",))
     # the violation trial (v) is dropped; forced trials are kept as instructed
     assert data.choices[0, 0].tolist() == [0, 1]

@@ -5,7 +5,7 @@ import pytest
 
 from dsl.diagnostics import PlmrError
 from runtime.agents import builtin_models
-from runtime.agents.simulate import simulate
+from runtime.agents.simulation import simulate
 from runtime.agents.tasks import TASKS, get_task
 
 
@@ -105,3 +105,13 @@ def test_action_count_must_match_the_task():
         simulate(builtin_models.q_learning(2), TASKS["restless4"], n_trials=5)
     with pytest.raises(PlmrError, match="number of trials must be a positive integer"):
         simulate(builtin_models.q_learning(2), TASKS["drift2"], n_trials=0)
+
+
+def test_parse_params_reads_command_line_settings():
+    from runtime.agents.model import parse_params
+
+    assert parse_params("alpha=0.3, beta=4") == {"alpha": 0.3, "beta": 4.0}
+    assert parse_params("") == {}
+    for bad in ("alpha", "alpha=fast", "=3"):
+        with pytest.raises(PlmrError, match="cannot read parameter setting"):
+            parse_params(bad)

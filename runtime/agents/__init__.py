@@ -10,7 +10,8 @@ The entry points a caller needs (the CLI wires `plmr sample` and `plmr fit` to t
 
 from runtime.agents.data import Dataset, read_csv, split, write_csv
 from runtime.agents.fitting import fit
-from runtime.agents.model import AgentModel, ParamSpec, check_model, resolve_params
+from runtime.agents.model import AgentModel, ParamSpec, check_model, parse_params, resolve_params
+from runtime.agents.predict import choice_probabilities
 from runtime.agents.rat_json import read_rat_json
 from runtime.agents.readers import read_behaviour
 from runtime.agents.score import Comparison, FitResult, Score, SubjectFit, compare
@@ -19,6 +20,6 @@ from runtime.agents.tasks import TASKS, Task, get_task
 
 __all__ = [
     "TASKS", "AgentModel", "Comparison", "Dataset", "FitResult", "ParamSpec", "Score", "SubjectFit", "Task",
-    "check_model", "compare", "fit", "get_task", "read_behaviour", "read_csv", "read_rat_json",
-    "resolve_params", "simulate", "split", "write_csv",
+    "check_model", "choice_probabilities", "compare", "fit", "get_task", "read_behaviour", "read_csv", "read_rat_json",
+    "parse_params", "resolve_params", "simulate", "split", "write_csv",
 ]

@@ -164,3 +164,19 @@ def _param_column(agent: str, spec: ParamSpec, value, n_subjects: int) -> list[f
         raise error("E857", f"agent {agent}: parameter {spec.name} = {bad[0]} is not {spec.describe()}",
                     help=f"choose {spec.name} {spec.describe()}")
     return [float(v) for v in values]
+
+
+def parse_params(text: str) -> dict[str, float]:
+    """Read "alpha=0.3,beta=4" (as given on a command line) into a dict; names are checked later."""
+    out: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, value = (s.strip() for s in item.partition("="))
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not equals or not name.isidentifier() or number is None:
+            raise error("E858", f"cannot read parameter setting {item!r}",
+                        help="write name=value pairs separated by commas, e.g. alpha=0.3,beta=4")
+        out[name] = number
+    return out
