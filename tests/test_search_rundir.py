@@ -29,6 +29,13 @@ def test_records_survive_a_reopen(tmp_path):
     assert again.seen(source_hash("kernel k2() {}  \r\n\r\n")) and not again.seen(source_hash("other"))
 
 
+def test_a_run_directory_closes_its_log_as_a_context_manager(tmp_path):
+    with RunDir(tmp_path) as run:
+        run.append(record(0))
+    assert run._log.closed
+    assert json.loads((tmp_path / LOG).read_text())["id"] == "c000000"
+
+
 def test_a_torn_last_line_is_cut_and_appending_continues(tmp_path):
     run = RunDir(tmp_path)
     run.append(record(0))

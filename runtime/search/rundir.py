@@ -116,6 +116,12 @@ class RunDir:
     def close(self) -> None:
         self._log.close()
 
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _settle_meta(self, given: dict) -> dict:
         """On resume the stored settings hold; a conflicting one is an error, not a silent switch."""
         stored_path = self.path / META
