@@ -137,6 +137,9 @@ class StatementLowering:
         lowered = [self.expr(a) for a in e.args]
         axes = self.sort(a for _, ax in lowered for a in ax)
         args = [self.align(code, ax, axes) for code, ax in lowered]
+        exponent = _small_integer(e.args[1]) if e.op == "pow" else None
+        if exponent is not None:  # x ** 2 as multiplies: XLA's pow is exp(log) and several times slower
+            return f"lax.integer_pow({args[0]}, {exponent})", axes
         code = PRIMITIVES[e.op].jax.format(*args)
         if e.op in _COMPARE:
             code = f"{code}.astype({_JNP_DTYPE[compute_dtype(e.dtype)]})"
@@ -146,11 +149,17 @@ class StatementLowering:
         for position, v in enumerate(e.vars, start=len(self.rank)):
             self.rank[v.name] = position
             self.extent[v.name] = _affine(v.extent)
+        body, divisors = e.body, []
         if e.op == "sum":
             fused = self.einsum(e)
             if fused is not None:
                 return fused
-        code, axes = self.expr(e.body)
+            body, divisors = _peel_divisors(e.body, {v.name for v in e.vars})
+        code, out_axes = self.reduce_body(e, body)
+        return self.divide(e, code, out_axes, divisors)
+
+    def reduce_body(self, e: ir.Reduce, body: ir.Expr) -> tuple[str, tuple[str, ...]]:
+        code, axes = self.expr(body)
         names = [v.name for v in e.vars]
         missing = [v for v in names if v not in axes]
         if missing:  # the body does not depend on these variables: broadcast it over them
@@ -185,12 +194,40 @@ class StatementLowering:
         spec = ",".join("".join(letter[a] for a in ax) for _, ax in lowered)
         spec += "->" + "".join(letter[a] for a in out)
         code = f"jnp.einsum('{spec}', {', '.join(c for c, _ in lowered)})"
+        return self.divide(e, code, out, divisors)
+
+    def divide(self, e: ir.Reduce, code: str, out: tuple[str, ...], divisors: list[ir.Expr]):
+        """(Σ …) / c, divided once after the sum. An empty sum stays 0 as in the reference (not 0 / 0):
+        extents are static, so the test is plain Python at trace time."""
+        count = " * ".join(f"({self.extent[v.name]})" for v in e.vars)
         for d in divisors:
             d_code, d_axes = self.expr(d)
             axes = self.sort(out + d_axes)
-            code = f"({self.align(code, out, axes)} / {self.align(d_code, d_axes, axes)})"
+            aligned = self.align(code, out, axes)
+            empty = aligned if axes == out else \
+                f"jnp.broadcast_to({aligned}, ({', '.join(self.extent[a] for a in axes)},))"
+            code = f"(({aligned} / {self.align(d_code, d_axes, axes)}) if {count} > 0 else {empty})"
             out = axes
         return code, out
+
+
+def _small_integer(e: ir.Expr) -> int | None:
+    """The value of a constant whole exponent 0…16 (a float one, or an integer one)."""
+    if isinstance(e, ir.Cast):
+        e = e.operand
+    if isinstance(e, ir.Const) and not math.isinf(e.value) and float(e.value).is_integer() \
+            and 0 <= e.value <= 16:
+        return int(e.value)
+    return None
+
+
+def _peel_divisors(e: ir.Expr, names: set[str]) -> tuple[ir.Expr, list[ir.Expr]]:
+    """sum(k) a / c → (a, [c]) when c does not depend on k, so c divides once after the sum."""
+    divisors = []
+    while isinstance(e, ir.Call) and e.op == "div" and not _depends(e.args[1], names):
+        divisors.append(e.args[1])
+        e = e.args[0]
+    return e, divisors
 
 
 def _factors(e: ir.Expr, names: set[str]) -> tuple[list[ir.Expr], list[ir.Expr]]:
