@@ -313,6 +313,13 @@ kernel empty_reductions(x: f32[N, K]) -> (f32[N], f32[N], f32[N], f32[N]) {
   return s, p, hi, lo
 }
 
+kernel means(x: f32[N, K], w: f32[K]) -> (f32[N], f32[N], f32[N]) {
+  mean[i] = sum(k) x[i, k] / K
+  sq[i] = sum(k) x[i, k] ** 2 / K / 2
+  dot[i] = sum(k) x[i, k] * w[k] / K
+  return mean, sq, dot
+}
+
 kernel mixed(a: f16[N], b: f32[N], c: i32[N]) -> f32[N] {
   y[i] = a[i] * b[i] + c[i] / 2
   return y
@@ -435,6 +442,17 @@ def extra_empty_reductions(data):
     (k,) = sized(data, "K", low=0, high=3)
     x = normal(_rng(data), n, k)
     return [x], (x.sum(1), x.prod(1), x.max(1, initial=-np.inf), x.min(1, initial=np.inf))
+
+
+def extra_means(data):
+    """Division after a sum: an empty sum (K = 0) is 0, never 0 / 0."""
+    (n,) = sized(data, "N")
+    (k,) = sized(data, "K", low=0, high=5)
+    rng = _rng(data)
+    x, w = normal(rng, n, k), normal(rng, k)
+    x64, w64 = f64(x, w)
+    k1 = max(k, 1)
+    return [x, w], (x64.sum(1) / k1, (x64**2).sum(1) / k1 / 2, x64 @ w64 / k1)
 
 
 def extra_mixed(data):
