@@ -73,7 +73,7 @@ class Evaluator:
         outcomes, broken = self._collect(done)
         overdue = [f for f, (_, slot) in self._inflight.items() if self._is_overdue(slot)]
         if overdue:
-            outcomes += self._kill_overdue(overdue)
+            outcomes += self._kill_overdue(overdue, [task for task, _ in broken])
         elif broken:
             outcomes += self._recover(broken)
         self._dispatch()
@@ -140,8 +140,8 @@ class Evaluator:
             return 0.25
         return max(0.01, min(starts) + self._hard_limit() - time.time() + 0.01)
 
-    def _kill_overdue(self, overdue: list[futures.Future]) -> list[Outcome]:
-        """Kill workers stuck past the hard limit; re-run everything else the broken pool held."""
+    def _kill_overdue(self, overdue: list[futures.Future], broken: list[_Task]) -> list[Outcome]:
+        """Kill workers stuck past the hard limit; re-run everything else the pool held."""
         outcomes = []
         for future in overdue:
             task, slot = self._inflight.pop(future)
@@ -149,7 +149,7 @@ class Evaluator:
             verdict = Verdict.failed(stage, worker.timeout_feedback(stage, self.cap),
                                      {"timeout_s": self.cap, "killed": True})
             outcomes.append(Outcome(task.key, verdict, time.time() - self._started[slot]))
-        self._restart([task for task, _ in self._inflight.values()], isolate=False)
+        self._restart(broken + [task for task, _ in self._inflight.values()], isolate=False)
         return outcomes
 
     def _recover(self, broken: list[tuple[_Task, int]]) -> list[Outcome]:
