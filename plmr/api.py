@@ -137,8 +137,8 @@ def simulate(program: Program | str | Path, layout: str, shapes: dict[str, int] 
 
 
 def search(program: Program | str | Path, problem: str, *, generator: str = "evolve", budget: str | None = None,
-           out: str | Path, resume: bool = False, workers: int = 1, seed: int = 0, llm: dict | None = None,
-           progress: bool = False):
+           out: str | Path, resume: bool = False, workers: int = 1, seed: int | None = None,
+           llm: dict | None = None, progress: bool = False):
     """Search for a better program for `problem`; returns runtime.search.loop.SearchResult.
 
     generator "evolve" mutates the AST offline; "llm" asks the chat endpoint in `llm`
@@ -164,12 +164,17 @@ def search(program: Program | str | Path, problem: str, *, generator: str = "evo
         generate = EvolveGenerator(found)
     else:
         raise error("E533", f"unknown generator {generator!r}", help="generators: evolve, llm")
-    meta = {"file": str(program.name), "problem": problem, "generator": generator, "seed": seed}
-    rundir = RunDir(out, resume=resume, meta=meta)
-    database = ProgramDatabase(direction=ir.direction, seed=seed)
-    verify = ProblemVerifier(str(program.name), problem, seed)
-    return run_search(generate, verify, database, rundir, spent, workers=workers, progress=progress,
-                      seeds=(found.start_source,))
+    meta = {"file": str(program.name), "problem": problem, "generator": generator}
+    if seed is None and not resume:
+        seed = 0
+    if seed is not None:
+        meta["seed"] = seed  # on resume, only what the user gave is checked against the run's settings
+    with RunDir(out, resume=resume, meta=meta) as rundir:
+        seed = rundir.meta.get("seed", 0) if seed is None else seed
+        database = ProgramDatabase(direction=ir.direction, seed=seed)
+        verify = ProblemVerifier(str(program.name), problem, seed)
+        return run_search(generate, verify, database, rundir, spent, workers=workers, progress=progress,
+                          seeds=(found.start_source,))
 
 
 __all__ = ["Program", "search", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]

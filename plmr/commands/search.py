@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="run directory (created, or resumed)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
     p.add_argument("--workers", type=int, default=1, help="parallel verification processes (default: 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=int, help="random seed (default: 0, or the resumed run's)")
     p.add_argument("--llm-url", metavar="URL", help="base URL of the chat endpoint, e.g. http://localhost:8000")
     p.add_argument("--model", help="model name to ask for")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
