@@ -1,5 +1,6 @@
-"""`plmr tour`: the main job on built-in defaults — check, compile and run every stdlib kernel on
-every backend and show that they agree with the reference interpreter."""
+"""`plmr tour`: the main job on built-in defaults — run every stdlib kernel on every backend against
+the reference interpreter, simulate stdlib layouts on the wafer, sample and fit agents, and search
+for a faster GEMM layout with the offline evolver."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from stdlib import kernel_files
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tour", help="run the stdlib on every backend and show the agreement",
+    p = sub.add_parser("tour", help="the main job: kernels on every backend, layouts, agents, a search",
                        description="Check, compile and run every stdlib kernel on small random inputs "
-                       "with each backend; print each backend's largest error against the reference "
-                       "interpreter and whether it is within tolerance. Exit 1 on any disagreement.")
+                       "with each backend and print each backend's largest error against the reference "
+                       "interpreter; simulate stdlib layouts on the wafer; sample behaviour from an agent "
+                       "and fit two agents to it; run a short offline search for a faster GEMM layout. "
+                       "Exit 1 on any disagreement.")
     p.add_argument("--size", type=int, default=8, help="size of every dimension (default: 8)")
     p.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default: 0)")
     p.set_defaults(func=run)
@@ -32,7 +35,29 @@ def run(args) -> int:
     print(f"\n{'all backends agree with the reference' if not failures else f'{failures} disagreement(s)'}")
     failures += not _tour_layouts(args)
     _tour_agents(args)
+    _tour_search(args)
     return 1 if failures else 0
+
+
+def _tour_search(args) -> None:
+    """A short offline search: the stdlib GEMM layout problem, from SUMMA."""
+    import tempfile
+
+    from plmr.api import search, simulate
+    from stdlib import ROOT
+
+    path = ROOT / "problems" / "layouts.plmr"
+    program = load(path)
+    problem = program.checked.problems["faster_gemm"]
+    start = simulate(program, problem.start, dict(problem.shapes)).to_dict()["cycles"]
+    with tempfile.TemporaryDirectory() as out:
+        result = search(program, "faster_gemm", budget="20s", out=out, seed=args.seed)
+        best = result.best
+    print(f"\nsearch: faster_gemm from {problem.start} (SUMMA, {start:,.0f} cycles), {result.tried} candidates in "
+          f"{result.summary.get('elapsed_s', 0):.1f} s, {result.passed} passed")
+    if best is not None:
+        print(f"  best: {best.score:,.0f} cycles ({start / best.score:.1f}x fewer)")
+        print("  " + best.source.strip().replace("\n", "\n  "))
 
 
 def _tour_agents(args) -> None:
