@@ -87,8 +87,18 @@ def _run_pair(candidate: ir.KernelIR, ref: ir.KernelIR, dims: dict, seed: int):
     for result, g, w in zip(ref.results, got, want):
         err = max_error(g, w)
         if err > worst[0]:
-            worst = (err, tol, _where(g, w), f"result {result.name}")
+            worst = (err, tol, _where(g, w), _what(result.name, g, w))
     return worst
+
+
+def _what(name: str, got, want) -> str:
+    """Which result is wrong, and how when it is not a plain numeric error (NaN, infinity, shape)."""
+    got = np.asarray(got, np.float64)
+    if got.shape != np.shape(want):
+        return f"result {name} has shape {list(got.shape)}, not {list(np.shape(want))}"
+    if not np.isfinite(got).all():
+        return f"NaN or infinity (the reference's values are finite) in result {name}"
+    return f"result {name}"
 
 
 def _where(got, want) -> list[int] | None:
