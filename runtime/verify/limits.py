@@ -29,6 +29,7 @@ def source_problems(text: str, module: ast.Module, limits: Limits) -> list[str]:
     if len(module.decls) > limits.declarations:
         problems.append(f"it has {len(module.decls)} declarations; the cap is {limits.declarations}")
     for decl in module.decls:
+        problems.extend(_declared_shape_problems(decl, limits))
         statements = _statements(decl)
         if len(statements) > limits.statements:
             problems.append(f"{decl.name.name} has {len(statements)} statements; the cap is {limits.statements}")
@@ -47,6 +48,18 @@ def shape_problems(shapes: dict[str, tuple[int, ...]], limits: Limits) -> list[s
         if math.prod(shape) > limits.elements:
             problems.append(f"{name} would hold {math.prod(shape):,} elements; the cap is {limits.elements:,}")
     return problems
+
+
+def _declared_shape_problems(decl, limits: Limits) -> list[str]:
+    """A kernel's parameters and results whose written integer extents alone exceed the caps
+    (`x: f32[N, 100000000]`), refused before any input of that size is allocated."""
+    if not isinstance(decl, ast.Kernel):
+        return []
+    typed = [(f"{decl.name.name}'s parameter {p.name.name}", p.type) for p in decl.params]
+    typed += [(f"{decl.name.name}'s result {i + 1}", t) for i, t in enumerate(decl.results)]
+    shapes = {name: tuple(d.value for d in t.dims if isinstance(d, ast.Num) and isinstance(d.value, int))
+              + (1,) * sum(not isinstance(d, ast.Num) for d in t.dims) for name, t in typed}
+    return shape_problems(shapes, limits)
 
 
 def _statements(decl) -> list[ast.Assign]:
