@@ -77,10 +77,22 @@ def _layout(candidate, reference, name, limits, seed, shapes, target) -> Verdict
     if found.kernel != ref.kernel:
         return Verdict.failed("check", f"the candidate lays out kernel {found.kernel.name}; the problem is "
                               f"about {ref.kernel.name} as the reference defines it")
+    shapes, target = _problem_defaults(reference, ref.name, shapes, target)
     if not shapes:
         return Verdict.failed("limits", "verifying a layout needs the kernel's sizes: pass --shapes M=1024,…")
     return verify_layout(found, LayoutProblem(dict(shapes), target=target or ref.grid,
                                               reference_cycles=_cycles(ref, shapes)), limits, seed)
+
+
+def _problem_defaults(reference, start: str, shapes, target) -> tuple[dict, tuple[int, int] | None]:
+    """Sizes and target sub-mesh not given: those of the reference file's problem starting from `start`
+    (so a candidate may use the problem's 32 x 32 target, not only the 8 x 8 of its starting layout)."""
+    problem = next((p for p in reference.checked.problems.values() if p.start == start), None)
+    if problem is None:
+        return dict(shapes or {}), target
+    if target is None and problem.target:
+        target = problem.target[1:]
+    return dict(shapes or problem.shapes), target
 
 
 def _cycles(layout, shapes) -> float | None:
