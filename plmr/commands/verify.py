@@ -21,7 +21,8 @@ def register(sub) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--kernel", metavar="NAME", help="verify a kernel against the reference's kernel NAME")
     which.add_argument("--layout", metavar="NAME", help="verify a layout against the reference's layout NAME")
-    which.add_argument("--agent", metavar="NAME", help="verify an agent; score it on --data")
+    which.add_argument("--agent", metavar="NAME", help="verify an agent; score it on --data (default: the "
+                       "data of the reference file's problem starting from NAME)")
     p.add_argument("--data", metavar="DATA.csv", help="behaviour data for agents")
     p.add_argument("--shapes", metavar="M=1024,K=1024", help="kernel sizes a layout is scored at")
     p.add_argument("--seed", type=int, help="seed for the test inputs (default: fresh each run)")
@@ -40,13 +41,19 @@ def _read_candidate(path: str) -> str:
         raise error("E520", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+def _problem_data(reference, agent: str):
+    """No --data: the behaviour of the reference file's agent problem starting from `agent`, if any."""
+    problem = next((p for p in reference.checked.problems.values() if p.data and p.start == agent), None)
+    return read_data(Path(reference.name).parent / problem.data) if problem else None
+
+
 def run(args) -> int:
     from runtime.verify import verify
 
     reference = load(args.against)
     kind = "layout" if args.layout else "agent" if args.agent or args.data else "kernel"
     name = args.layout or args.agent or args.kernel
-    data = read_data(args.data) if args.data else None
+    data = read_data(args.data) if args.data else _problem_data(reference, name) if kind == "agent" else None
     verdict = verify(_read_candidate(args.candidate), reference, kind=kind, name=name, data=data,
                      seed=args.seed, trials=args.trials, restarts=args.restarts, shapes=parse_shapes(args.shapes))
     if args.json:
