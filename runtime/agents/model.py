@@ -8,8 +8,11 @@ An `AgentModel` is plain data plus three pure functions written against an array
 - ``update(xp, params, state, choice, reward) -> state``: the state after observing (choice, reward).
 
 ``params`` is a dict from parameter name to a scalar in constrained space. The functions see one
-session's state (no batch axis); the engine batches them with ``jax.vmap``. ``choice`` is always a
-valid action index in [0, n_actions) when ``update`` is called.
+session's state (no batch axis); the engine batches them with ``jax.vmap`` and runs them inside
+``lax.scan``, so under JAX every argument may be a tracer: no Python ``if`` on values (use
+``xp.where``), and ``update`` must return arrays of the same shapes as ``init_state`` (dtypes are
+cast back). ``choice`` is an integer scalar, always a valid action index in [0, n_actions) when
+``update`` is called; ``reward`` is a float scalar.
 
 Trial semantics (DESIGN.md §3): on each trial the choice is scored with ``log_softmax(logits)[c]``
 unless c = -1 (masked: padding or a missing response) or the trial is instructed (a forced choice:
@@ -154,16 +157,15 @@ def resolve_params(model: AgentModel, given: Mapping[str, float | Sequence[float
 
 
 def _param_column(agent: str, spec: ParamSpec, value, n_subjects: int) -> list[float]:
-    values = list(np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,))) \
-        if np.ndim(value) == 0 or len(value) == n_subjects else None
-    if values is None:
+    if np.ndim(value) != 0 and len(value) != n_subjects:
         raise error("E856", f"parameter {spec.name} of agent {agent} has {len(value)} values "
                     f"for {n_subjects} subjects", help="give one value, or one value per subject")
-    bad = [v for v in values if not spec.contains(float(v))]
+    values = [float(v) for v in np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,))]
+    bad = [v for v in values if not spec.contains(v)]
     if bad:
         raise error("E857", f"agent {agent}: parameter {spec.name} = {bad[0]} is not {spec.describe()}",
                     help=f"choose {spec.name} {spec.describe()}")
-    return [float(v) for v in values]
+    return values
 
 
 def parse_params(text: str) -> dict[str, float]:
