@@ -21,16 +21,17 @@ def verify(reply: str, reference, *, kind: str, name: str | None = None, data=No
     The candidate may use the reference file's other declarations (its kernels and meshes)."""
     limits = limits or Limits()
     context = tuple(d for d in reference.module.decls if not _same(d, kind, name))
+    ref = _reference(reference, kind, name)  # a reference that is not there is bad usage, not a verdict
 
     def cascade(text: str) -> Verdict:
         candidate = front_stages(text, limits, context)
         if isinstance(candidate, Verdict):
             return candidate
         if kind == "kernel":
-            return _kernel(candidate, reference, name, limits, seed, trials)
+            return _kernel(candidate, ref, limits, seed, trials)
         if kind == "agent":
             return _agent(candidate, reference, name, data, seed, restarts)
-        return _layout(candidate, reference, name, limits, seed, shapes, target)
+        return _layout(candidate, ref, reference, limits, seed, shapes, target)
 
     return verify_capped(cascade, reply, limits.seconds)
 
@@ -41,10 +42,18 @@ def _same(decl, kind: str, name: str | None) -> bool:
     return kind_of == "problem" or kind_of == kind and (name is None or decl.name.name == name)
 
 
-def _kernel(candidate, reference, name, limits, seed, trials) -> Verdict:
+def _reference(reference, kind: str, name: str | None):
+    """The reference kernel or layout a candidate is verified against (agents need none)."""
+    if kind == "kernel":
+        return reference.kernel(name) if name else _only(reference.checked.kernels, "kernel")
+    if kind == "layout":
+        return reference.layout(name) if name else _only(reference.checked.layouts, "layout")
+    return None
+
+
+def _kernel(candidate, ref, limits, seed, trials) -> Verdict:
     from runtime.verify.kernel import KernelProblem, signature_problem, verify_kernel
 
-    ref = reference.kernel(name) if name else _only(reference.checked.kernels, "kernel")
     found, why = pick(candidate.own(candidate.checked.kernels), ref.name, "kernel")
     if found is None:
         return Verdict.failed("check", why)
@@ -66,10 +75,9 @@ def _agent(candidate, reference, name, data, seed, restarts) -> Verdict:
     return verify_agent(found, AgentProblem(data, restarts=restarts), seed)
 
 
-def _layout(candidate, reference, name, limits, seed, shapes, target) -> Verdict:
+def _layout(candidate, ref, reference, limits, seed, shapes, target) -> Verdict:
     from runtime.verify.layout import LayoutProblem, verify_layout
 
-    ref = reference.layout(name) if name else _only(reference.checked.layouts, "layout")
     layouts = candidate.own(candidate.checked.layouts)
     found, why = pick(layouts, None if len(layouts) == 1 else ref.name, "layout")
     if found is None:
