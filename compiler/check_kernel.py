@@ -341,6 +341,7 @@ class StatementChecker:
             progress = self._exact_round(unresolved) or self._affine_round(unresolved)
             if not progress:
                 break
+        self._intersect()
         for v in [v for v in lhs if v in unresolved]:
             self._from_declared(v, lhs)
             unresolved.discard(v)
@@ -374,25 +375,44 @@ class StatementChecker:
                     notes=(Note(f"{name} indexes dimension {first.dim} of {first.tensor} here", first.span),),
                     help="if these sizes are the same, use the same dimension name in both parameter types")
 
+    def _bound(self, c: _Constraint, v: str) -> Affine | None:
+        """The extent access c allows v (x[v + k + 1] with x: f32[N] allows N - K), when v has
+        coefficient 1, every other index variable of c has a range, and nothing is subtracted."""
+        vars_ = [s for s in c.index.symbols() if s in self.surface]
+        if c.index.coeff(v) != 1 or any(s != v and s not in self.extents for s in vars_):
+            return None
+        if any(c.index.coeff(s) < 0 for s in vars_) or c.index.const < 0:
+            return None
+        rest = c.index.without(v)
+        span_of_rest = Affine((), 0)
+        for s in vars_:
+            if s != v:
+                span_of_rest = span_of_rest + (self.extents[s] - Affine.of(1)).scale(c.index.coeff(s))
+        dims_part = Affine(tuple(t for t in rest.terms if t[0] not in self.surface), rest.const)
+        return c.extent - span_of_rest - dims_part
+
     def _affine_round(self, unresolved: set[str]) -> bool:
         for c in self.constraints:
-            vars_ = [s for s in c.index.symbols() if s in self.surface]
-            open_ = [s for s in vars_ if s in unresolved]
-            if len(open_) != 1 or c.index.coeff(open_[0]) != 1:
-                continue
-            v = open_[0]
-            if any(c.index.coeff(s) < 0 for s in vars_) or c.index.const < 0:
-                continue
-            rest = c.index.without(v)
-            span_of_rest = Affine((), 0)
-            for s in vars_:
-                if s != v:
-                    span_of_rest = span_of_rest + (self.extents[s] - Affine.of(1)).scale(c.index.coeff(s))
-            dims_part = Affine(tuple(t for t in rest.terms if t[0] not in self.surface), rest.const)
-            self.extents[v] = c.extent - span_of_rest - dims_part
-            unresolved.discard(v)
-            return True
+            open_ = [s for s in c.index.symbols() if s in unresolved]
+            bound = self._bound(c, open_[0]) if len(open_) == 1 else None
+            if bound is not None:
+                self.extents[open_[0]] = bound
+                unresolved.discard(open_[0])
+                return True
         return False
+
+    def _intersect(self) -> None:
+        """Narrow a range that another access provably cuts shorter: with x[i] and x[i + 1] in one
+        statement, i runs over N - 1 (the ranges' intersection, as in Tensor Comprehensions)."""
+        narrowed = True
+        while narrowed:
+            narrowed = False
+            for c in self.constraints:
+                for v in [s for s in c.index.symbols() if s in self.extents]:
+                    bound = self._bound(c, v)
+                    gap = None if bound is None else self.extents[v] - bound
+                    if gap is not None and gap.is_const and gap.const > 0:
+                        self.extents[v], narrowed = bound, True
 
     def _from_declared(self, v: str, lhs: list[str]) -> None:
         name = self.surface[v]

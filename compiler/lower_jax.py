@@ -32,8 +32,9 @@ def lower_kernel(kernel: ir.KernelIR) -> str:
     dims = ", ".join(kernel.dims)
     signature = params + (", *, " + dims if dims else "")
     lines = [f"def kernel_{kernel.name}({signature}):"]
+    shapes = {t.name: t.shape for t in kernel.params + tuple(s.target for s in kernel.body)}
     for stmt in kernel.body:
-        lines.append(f"    {stmt.target.name} = {StatementLowering(stmt).code()}")
+        lines.append(f"    {stmt.target.name} = {StatementLowering(stmt, shapes).code()}")
     results = ", ".join(r.name for r in kernel.results)
     lines.append(f"    return ({results},)")
     return "\n".join(lines) + "\n"
@@ -46,8 +47,10 @@ def _affine(a: Affine) -> str:
 class StatementLowering:
     """Lowers one statement's value; each method returns (code, axes)."""
 
-    def __init__(self, stmt: ir.Stmt):
+    def __init__(self, stmt: ir.Stmt, shapes: dict[str, tuple[Affine, ...]] | None = None):
         self.stmt = stmt
+        self.shapes = shapes or {}  # tensor shapes, to slice a tensor its index ranges only partly cover
+        self.ranges: dict[str, Affine] = {v.name: v.extent for v in stmt.indices}
         self.extent: dict[str, str] = {v.name: _affine(v.extent) for v in stmt.indices}
         self.rank: dict[str, int] = {v.name: i for i, v in enumerate(stmt.indices)}
 
@@ -102,15 +105,25 @@ class StatementLowering:
     def load(self, e: ir.Load, any_order: bool = False) -> tuple[str, tuple[str, ...]]:
         """The loaded array and its axes: canonical order, or the tensor's own when `any_order`."""
         code = e.tensor
+        plain = tuple(i.terms[0][0] for i in e.indices if self.is_plain(i))
+        if len(plain) == len(e.indices) and len(set(plain)) == len(plain):
+            code = self.slice(code, e.tensor, plain)
         if e.dtype != compute_dtype(e.dtype):
             code = f"{code}.astype({_JNP_DTYPE[compute_dtype(e.dtype)]})"
-        plain = tuple(i.terms[0][0] for i in e.indices if self.is_plain(i))
         if len(plain) == len(e.indices) and len(set(plain)) == len(plain):
             axes = self.sort(plain)
             if any_order or plain == axes:
                 return code, plain
             return f"jnp.transpose({code}, {tuple(plain.index(a) for a in axes)})", axes
         return self.gather(code, e.indices)
+
+    def slice(self, code: str, tensor: str, plain: tuple[str, ...]) -> str:
+        """x[:N - 1] where an index runs over less than the tensor's dimension (x[i] beside x[i + 1])."""
+        shape = self.shapes.get(tensor)
+        if shape is None or all(self.ranges[v] == d for v, d in zip(plain, shape)):
+            return code
+        cuts = [":" if self.ranges[v] == d else ":" + self.extent[v] for v, d in zip(plain, shape)]
+        return f"{code}[{', '.join(cuts)}]"
 
     def is_plain(self, index: Affine) -> bool:
         """An index that is just one index variable."""
@@ -148,6 +161,7 @@ class StatementLowering:
     def reduce(self, e: ir.Reduce) -> tuple[str, tuple[str, ...]]:
         for position, v in enumerate(e.vars, start=len(self.rank)):
             self.rank[v.name] = position
+            self.ranges[v.name] = v.extent
             self.extent[v.name] = _affine(v.extent)
         body, divisors = e.body, []
         if e.op == "sum":
