@@ -6,6 +6,6 @@
 """
 
 from dsl.diagnostics import PlmrError
-from plmr.api import Program, fit, load, loads, read_data, sample, search, simulate
+from plmr.api import Program, fit, load, loads, read_data, sample, search, simulate, verify
 
-__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample", "search", "simulate"]
+__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample", "search", "simulate", "verify"]

@@ -136,13 +136,29 @@ def simulate(program: Program | str | Path, layout: str, shapes: dict[str, int] 
                            inputs=inputs, seed=seed)
 
 
+def verify(candidate: str, reference: Program | str | Path, *, kernel: str | None = None, layout: str | None = None,
+           agent: str | None = None, data=None, shapes: dict | None = None, seed: int | None = None, **options):
+    """Verify candidate text (bare source or an LLM reply) against a declaration of `reference`:
+    a runtime.search.verdict.Verdict with ok, stage, score, feedback and details. Exactly one of
+    kernel/layout/agent names what it stands in for (a kernel when none is given); `data` (a Dataset
+    or a path) is the behaviour an agent is scored on; `shapes` the sizes a layout is scored at."""
+    from runtime.verify import verify as run_cascade
+
+    kind = "layout" if layout else "agent" if agent or data is not None else "kernel"
+    if data is not None and not hasattr(data, "choices"):
+        data = read_data(data)
+    return run_cascade(candidate, _program(reference), kind=kind, name=layout or agent or kernel, data=data,
+                       shapes=shapes, seed=seed, **options)
+
+
 def search(program: Program | str | Path, problem: str, *, generator: str = "evolve", budget: str | None = None,
            out: str | Path, resume: bool = False, workers: int = 1, seed: int | None = None,
            llm: dict | None = None, progress: bool = False):
     """Search for a better program for `problem`; returns runtime.search.loop.SearchResult.
 
     generator "evolve" mutates the AST offline; "llm" asks the chat endpoint in `llm`
-    ({"base_url", "model", "api_key_env"}). The run directory `out` is crash-safe and resumable."""
+    ({"base_url", "model"} and any other runtime.search.llm.LLMConfig field: api_key_env, temperature,
+    max_tokens, deadline, max_retries …). The run directory `out` is crash-safe and resumable."""
     from runtime.search.budget import Budget, parse_budget
     from runtime.search.database import ProgramDatabase
     from runtime.search.loop import run_search
@@ -159,7 +175,8 @@ def search(program: Program | str | Path, problem: str, *, generator: str = "evo
         if not llm or not llm.get("base_url") or not llm.get("model"):
             raise error("E532", "the llm generator needs --llm-url and --model",
                         help="e.g. --llm-url http://localhost:8000 --model qwen2.5-coder")
-        generate = LLMGenerator(found, LLMConfig(llm["base_url"], llm["model"], llm.get("api_key_env")))
+        settings = {k: v for k, v in llm.items() if k not in ("base_url", "model")}
+        generate = LLMGenerator(found, LLMConfig(llm["base_url"], llm["model"], **settings))
     elif generator == "evolve":
         generate = EvolveGenerator(found)
     else:
@@ -177,4 +194,5 @@ def search(program: Program | str | Path, problem: str, *, generator: str = "evo
                           seeds=(found.start_source,))
 
 
-__all__ = ["Program", "search", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit", "read_data"]
+__all__ = ["Program", "verify", "search", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit",
+           "read_data"]

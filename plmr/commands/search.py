@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--llm-url", metavar="URL", help="base URL of the chat endpoint, e.g. http://localhost:8000")
     p.add_argument("--model", help="model name to ask for")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
+    p.add_argument("--llm-deadline", type=float, metavar="SECONDS",
+                   help="overall deadline per LLM call, retries included (default: 900)")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.set_defaults(func=run)
 
@@ -32,6 +34,8 @@ def run(args) -> int:
     llm = None
     if args.generator == "llm":
         llm = {"base_url": args.llm_url, "model": args.model, "api_key_env": args.api_key_env}
+        if args.llm_deadline is not None:
+            llm["deadline"] = args.llm_deadline
     result = search(load(args.file), args.problem, generator=args.generator, budget=args.budget, out=args.out,
                     resume=args.resume, workers=args.workers, seed=args.seed, llm=llm, progress=not args.json)
     if args.json:
