@@ -141,7 +141,8 @@ def _compute(run: NumericRun, op: Compute, step: int) -> None:
     elif op.kind == "reduce_max":
         run.env[op.out] = args[0].max(axis=-1, keepdims=True)
     else:
-        run.env[op.out] = np.broadcast_to(MAPS[op.kind](*args), run.env[op.out].shape).astype(run.dtype)
+        with np.errstate(all="ignore"):  # padding holds zeros: log(0) there is -inf, and never read back
+            run.env[op.out] = np.broadcast_to(MAPS[op.kind](*args), run.env[op.out].shape).astype(run.dtype)
 
 
 def _batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
