@@ -11,7 +11,7 @@ from dsl.diagnostics import PlmrError, error
 from dsl.parser import parse
 
 # Backends load lazily by name: `plmr check` must not pay for jax.
-BACKENDS = {"ref": "runtime.reference", "jax": "runtime.jax_backend"}
+BACKENDS = {"ref": "runtime.reference", "jax": "runtime.jax_backend", "llvm": "runtime.llvm_backend"}
 
 
 class Program:

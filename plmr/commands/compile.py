@@ -18,9 +18,16 @@ STAGES = {
     "ast": lambda program, kernel: print_module(ast.Module((_decl(program, kernel),))),
     "ir": lambda program, kernel: print_kernel(program.kernel(kernel)),
     "jax": lambda program, kernel: lower_kernel(program.kernel(kernel)),
+    "llvm": lambda program, kernel: _llvm_ir(program.kernel(kernel)),
 }
 #: Sizes a mesh program is shown at when --shapes leaves a dimension out.
 DEFAULT_MESH_SIZE = 1024
+
+
+def _llvm_ir(kernel) -> str:
+    from runtime.llvm_backend import llvm_ir  # llvmlite loads only for this stage
+
+    return llvm_ir(kernel)
 
 
 def _decl(program, name: str):
@@ -29,10 +36,11 @@ def _decl(program, name: str):
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compile", help="show a kernel after a compiler stage (--emit ast|ir|jax|mesh)",
+    p = sub.add_parser("compile", help="show a kernel after a compiler stage (--emit ast|ir|jax|llvm|mesh)",
                        description="Print one kernel as the compiler sees it after a stage: the parsed "
                        "AST (as canonical source), the checked IR with ranges and dtypes, the generated "
-                       "JAX function, or (with --layout) the mesh program of a layout.")
+                       "JAX function, the LLVM IR before optimisation, or (with --layout) the mesh program "
+                       "of a layout.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("kernel", metavar="KERNEL", nargs="?", help="the kernel (optional with --layout)")
     p.add_argument("--emit", choices=[*STAGES, "mesh"], default="ir", help="the stage to show (default: ir)")

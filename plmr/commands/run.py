@@ -10,7 +10,7 @@ from runtime.inputs import default_dims, parse_shapes, random_inputs
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="run a kernel on a backend (ref or jax)",
+    p = sub.add_parser("run", help="run a kernel on a backend (ref, jax or llvm)",
                        description="Run a kernel. Inputs come from --inputs (an .npz with one array "
                        "per parameter name) or are drawn at random (--shapes, --seed). Prints a "
                        "summary of each result; --out saves them.")
