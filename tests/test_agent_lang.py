@@ -60,7 +60,7 @@ def test_every_stdlib_agent_jax_matches_reference(path):
             session = _session(model.n_actions, rng)
             want = reference.session_loglik(model, params, *session)
             got = _jax_loglik(model, params, session)
-            assert got == pytest.approx(want, rel=1e-5, abs=1e-4), (name, params)
+            assert got == pytest.approx(want, rel=1e-6), (name, params)
 
 
 def test_design_example_checks_and_equals_the_python_model():
