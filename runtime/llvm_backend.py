@@ -28,8 +28,8 @@ def _llvm():
     return llvm
 
 
-@functools.cache
 def _target_machine():
+    """A machine for the host CPU; each engine takes ownership of its own."""
     llvm = _llvm()
     target = llvm.Target.from_default_triple()
     return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
