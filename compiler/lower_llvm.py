@@ -451,8 +451,34 @@ def compare(b: ll.IRBuilder, op: str, args, operand: str, dtype: str) -> ll.Valu
 def _softplus(ops: _Ops, args, dtype):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), without overflow."""
     (x,) = args
-    tail = ops.libm("log1p", ops.intrinsic("llvm.exp", [ops.b.fneg(ops.fabs(x, dtype))]))
+    tail = ops.libm("log1p", _exp(ops, [ops.b.fneg(ops.fabs(x, dtype))], dtype))
     return ops.b.fadd(ops.extreme(True, [x, ops.const(0.0, x)], dtype), tail)
+
+
+# Cephes expf: exp(x) = 2^n · p(r), n = round(x / ln 2), r = x - n ln 2 in two parts.
+_EXP_POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)
+_LN2_HI, _LN2_LO, _EXP_LOW, _EXP_HIGH = 0.693359375, -2.12194440e-4, -86.5, 88.72283935546875
+
+
+def _exp(ops: _Ops, args, dtype):
+    """f32 exp inline (it vectorises; LLVM would call expf once per element). Below -86.5 it gives 0
+    instead of a value under 3e-38; above ln(FLT_MAX) inf; NaN stays NaN. f64 calls libm."""
+    (x,) = args
+    if dtype != "f32":
+        return ops.intrinsic("llvm.exp", args)
+    b, c = ops.b, (lambda v: ops.const(v, x))
+    inside = ops.intrinsic("llvm.minnum", [ops.intrinsic("llvm.maxnum", [x, c(_EXP_LOW)]), c(_EXP_HIGH)])
+    n = ops.intrinsic("llvm.floor", [b.fadd(b.fmul(inside, c(1.4426950408889634)), c(0.5))])
+    r = b.fsub(b.fsub(inside, b.fmul(n, c(_LN2_HI))), b.fmul(n, c(_LN2_LO)))
+    p = c(_EXP_POLY[0])
+    for coeff in _EXP_POLY[1:]:
+        p = b.fadd(b.fmul(p, r, flags=("contract",)), c(coeff), flags=("contract",))
+    y = b.fadd(b.fadd(b.fmul(b.fmul(p, r), r), r), c(1.0))
+    scale = b.bitcast(b.shl(b.add(b.fptosi(n, I32), ll.Constant(I32, 126)), ll.Constant(I32, 23)), F32)
+    value = b.fmul(b.fmul(y, c(2.0)), scale)  # 2^n as 2 · 2^(n-1): n = 128 stays a normal exponent
+    value = b.select(b.fcmp_ordered("<", x, c(_EXP_LOW)), c(0.0), value)
+    value = b.select(b.fcmp_ordered(">", x, c(_EXP_HIGH)), c(float("inf")), value)
+    return b.select(b.fcmp_unordered("uno", x, x), x, value)
 
 
 def _sigmoid(ops: _Ops, args, dtype):
@@ -474,7 +500,7 @@ _LOWERINGS = {
     "minimum": lambda o, a, t: o.extreme(False, a, t),
     "abs": lambda o, a, t: o.fabs(a[0], t),
     "relu": lambda o, a, t: o.extreme(True, [a[0], ll.Constant(a[0].type, 0)], t),
-    "exp": lambda o, a, t: o.intrinsic("llvm.exp", a),
+    "exp": _exp,
     "log": lambda o, a, t: o.intrinsic("llvm.log", a),
     "sqrt": lambda o, a, t: o.intrinsic("llvm.sqrt", a),
     "rsqrt": lambda o, a, t: o.b.fdiv(o.const(1.0, a[0]), o.intrinsic("llvm.sqrt", a)),
