@@ -16,6 +16,7 @@ from compiler.affine import Affine
 from compiler.check_kernel import Declared, Scope, StatementChecker
 from dsl import ast
 from dsl.diagnostics import Diagnostics, Note
+from runtime.agents.model import ParamSpec
 
 # constraint → (low, high) of the open interval a value must lie in; bounded takes its own.
 CONSTRAINTS = {"unit": (0.0, 1.0), "positive": (0.0, None), "real": (None, None), "bounded": None}
@@ -28,7 +29,7 @@ class _Agent:
 
     scope: Scope
     k: Affine
-    params: list[ir.AgentParam] = field(default_factory=list)
+    params: list[ParamSpec] = field(default_factory=list)
     state: list[ir.Stmt] = field(default_factory=list)
     policy: list[ir.Stmt] = field(default_factory=list)
     update: tuple[str, str, tuple[ir.Stmt, ...]] | None = None
@@ -98,7 +99,9 @@ def _param(d: ast.ParamDecl, agent: _Agent) -> None:
         return
     scope.failed.discard(name)
     _define(scope, ir.TensorDecl(name, "f32", ()), d.name.span)
-    agent.params.append(ir.AgentParam(name, d.constraint.name, float(default), low, high))
+    bounded = d.constraint.name == "bounded"
+    agent.params.append(ParamSpec(name, d.constraint.name, float(default), low if bounded else None,
+                                  high if bounded else None))
 
 
 def _state(d: ast.StateDecl, agent: _Agent) -> None:

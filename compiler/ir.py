@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from compiler.affine import Affine
 from dsl.diagnostics import Span
+from runtime.agents.model import ParamSpec  # plain data the fitting engine fits, shared with the checker
 
 _span = field(default=None, compare=False, repr=False)
 
@@ -143,17 +144,6 @@ def walk(e: Expr):
 
 
 @dataclass(frozen=True, slots=True)
-class AgentParam:
-    """A fitted scalar: its constraint ("unit", "positive", "real", "bounded"), bounds, default."""
-
-    name: str
-    constraint: str
-    default: float
-    low: float | None = None
-    high: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AgentIR:
     """A checked agent. Per session `state` runs once; per trial `policy` computes `logits` (and any
     helpers before it) from params and state, then `update` assigns state in order, seeing the
@@ -161,7 +151,7 @@ class AgentIR:
 
     name: str
     n_actions: int
-    params: tuple[AgentParam, ...]
+    params: tuple[ParamSpec, ...]
     state: tuple[Stmt, ...]
     policy: tuple[Stmt, ...]
     update: tuple[Stmt, ...]

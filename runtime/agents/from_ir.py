@@ -13,14 +13,11 @@ import numpy as np
 
 from compiler import ir
 from compiler.lower_agent import lower_agent
-from runtime.agents.model import AgentModel, ParamSpec
+from runtime.agents.model import AgentModel
 from runtime.reference import evaluate_statement
 
 
 def agent_model(agent: ir.AgentIR) -> AgentModel:
-    specs = tuple(ParamSpec(p.name, p.constraint, p.default,
-                            p.low if p.constraint == "bounded" else None,
-                            p.high if p.constraint == "bounded" else None) for p in agent.params)
     reference = _Reference(agent)
 
     def init_state(xp, params):
@@ -34,7 +31,7 @@ def agent_model(agent: ir.AgentIR) -> AgentModel:
             return reference.update(params, state, choice, reward)
         return _generated(agent)["update"](xp, params, state, choice, reward)
 
-    return AgentModel(agent.name, agent.n_actions, specs, init_state, logits, update)
+    return AgentModel(agent.name, agent.n_actions, agent.params, init_state, logits, update)
 
 
 @functools.lru_cache(maxsize=128)
