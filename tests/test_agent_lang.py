@@ -9,25 +9,13 @@ import numpy as np
 import pytest
 
 import plmr
+from design_examples import DESIGN_AGENT
 from plmr.cli import main
 from runtime.agents import builtin_models, likelihood, reference
 from stdlib import ROOT
 
 AGENT_FILES = sorted((ROOT / "agents").glob("*.plmr"))
-DESIGN_EXAMPLE = """
-agent q_learning(actions = 2) {
-  param alpha: unit     = 0.3      # fitted in (0, 1)
-  param beta:  positive = 3.0      # fitted in (0, inf)
-  param kappa: real     = 0.0
-  state q[a]    = 0.5
-  state prev[a] = 0
-  logits[a] = beta * q[a] + kappa * prev[a]
-  update(c: choice, r: reward) {
-    q[a]    = q[a] + alpha * (r - q[a]) * (a == c)
-    prev[a] = (a == c)
-  }
-}
-"""
+DESIGN_EXAMPLE = DESIGN_AGENT
 
 
 def _session(n_actions: int, rng: np.random.Generator, trials: int = 150):

@@ -12,6 +12,7 @@ import plmr
 from compiler.patterns import recognise
 from dsl.diagnostics import PlmrError
 from runtime.mesh import wse2
+from design_examples import DESIGN_MESH_LAYOUTS
 from stdlib import kernel_files, layout_files
 
 ROOT = Path(__file__).parent.parent
@@ -19,28 +20,7 @@ ERRORS = Path(__file__).parent / "errors_layout"
 FILES = sorted(ERRORS.glob("*.plmr"))
 EXPECT = re.compile(r"# expect: (E\d{3}) (\d+:\d+|-) (.+)")
 
-DESIGN_EXAMPLES = """
-mesh wse2 {
-  pes    = 750 x 994
-  memory = 48 KiB          # per PE
-  clock  = 1.1 GHz
-  link   = 4 B/cycle       # per direction, per neighbour link
-  hop    = 1 cycle         # alpha: router pass-through per hop
-  relay  = 5 cycles        # beta: each time a PE's software forwards or combines a message
-  routes = 24              # route tags ("colours") per PE; 3 reserved by the host interface
-  fmac   = 4 / cycle       # fp16 multiply-adds per PE per cycle
-}
-
-layout gemm_on_wafer for gemm on wse2[64 x 64] {
-  A[i@y, k@x]  B[k@y, j@x]  C[i@y, j@x]     # a tensor dim split over a mesh axis
-  algorithm = meshgemm                      # or cannon, summa
-}
-
-layout gemv_on_wafer for gemv on wse2[64 x 64] {
-  W[j@y, k@x]  v[k@x]                       # v is replicated along y (axis not named)
-  reduce k = ktree(2)                       # or chain, ring
-}
-"""
+DESIGN_EXAMPLES = DESIGN_MESH_LAYOUTS
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
