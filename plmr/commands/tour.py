@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    print(f"{'kernel':<22}{'dims':<28}{'jax error':>12}{'tolerance':>12}{'jax ms':>9}  verdict")
+    print(f"{'kernel':<22}{'dims':<28}{'jax error':>12}{'llvm error':>12}{'tolerance':>12}{'jax ms':>9}  verdict")
     failures = 0
     for path in kernel_files():
         program = load(path)
@@ -91,14 +91,20 @@ def _tour_kernel(program, name: str, args) -> bool:
     start = time.perf_counter()
     got = program.run(name, *inputs, backend="jax")
     elapsed = (time.perf_counter() - start) * 1e3
-    want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
+    native = program.run(name, *inputs, backend="llvm")
     length = reduction_length(kernel, bind(kernel, inputs).dims)
     tol = max(tolerance(r.dtype, length) for r in kernel.results)
-    error = max(max_error(g, w) for g, w in zip(got, want))
-    ok = error <= tol
+    error, native_error = _largest_error(got, want), _largest_error(native, want)
+    ok = max(error, native_error) <= tol
     shown = ",".join(f"{k}={v}" for k, v in dims.items())
-    print(f"{name:<22}{shown:<28}{error:>12.2e}{tol:>12.1e}{elapsed:>9.1f}  {'ok' if ok else 'MISMATCH'}")
+    print(f"{name:<22}{shown:<28}{error:>12.2e}{native_error:>12.2e}{tol:>12.1e}{elapsed:>9.1f}  "
+          f"{'ok' if ok else 'MISMATCH'}")
     return ok
+
+
+def _largest_error(got, want) -> float:
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    return max(max_error(g, w) for g, w in zip(got, want))
 
 
 def _tour_layouts(args) -> bool:
