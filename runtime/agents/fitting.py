@@ -114,13 +114,15 @@ def _optimise(model: AgentModel, problems: _Problems, start: np.ndarray, steps: 
     solver = _solver(model, steps)
     data = tuple(jnp.asarray(a) for a in problems.arrays())
     u = jnp.asarray(start, dtype=jnp.result_type(float))
-    if model.params:
-        state = solver.init(u)
-        with _progress_bar(model, steps, progress) as bar:
-            for done in range(0, steps, CHUNK_STEPS):
-                u, state = solver.run(u, state, *data)
-                bar.update(min(CHUNK_STEPS, steps - done))
-    return np.asarray(u), np.asarray(solver.loss(u, *data))
+    if not model.params:  # nothing to fit: the loss is the log-likelihood at the (empty) parameters
+        ll = solver.loglik(u[:, 0], *data[:3])
+        return np.asarray(u), np.asarray(-ll / np.maximum(problems.trials, 1.0))[:, None]
+    state = solver.init(u)
+    with _progress_bar(model, steps, progress) as bar:
+        for done in range(0, steps, CHUNK_STEPS):
+            u, state, loss = solver.run(u, state, *data)
+            bar.update(min(CHUNK_STEPS, steps - done))
+    return np.asarray(u), np.asarray(loss)
 
 
 def _progress_bar(model: AgentModel, steps: int, progress: bool):
@@ -167,8 +169,7 @@ class _Solver:
     """Jitted functions for one model; arrays carry a problem axis B and a restart axis R."""
 
     init: object      # u[B, R, P] -> optimiser state
-    run: object       # (u, state, choices, rewards, instructed, trials) -> (u, state) after a chunk
-    loss: object      # (u[B, R, P], choices, rewards, instructed, trials) -> loss[B, R]
+    run: object       # (u, state, choices, rewards, instructed, trials) -> (u, state, loss[B, R]) after a chunk
     loglik: object    # (u[B, P], choices, rewards, instructed) -> summed log-likelihood [B]
 
 
@@ -187,15 +188,18 @@ def _solver(model: AgentModel, steps: int) -> _Solver:
         return -sessions_loglik(model, u, choices, rewards, instructed) / jax.numpy.maximum(trials, 1.0)
 
     def step(_, carry, data):
-        u, state = carry
-        updates, state = optimiser.update(jax.grad(objective)(u, *data), state, u)
-        return optax.apply_updates(u, updates), state
+        u, state, _ = carry
+        value, grad = jax.value_and_grad(objective)(u, *data)
+        updates, state = optimiser.update(grad, state, u)
+        return optax.apply_updates(u, updates), state, value
 
     def run_chunk(u, state, *data):
-        return jax.lax.fori_loop(0, CHUNK_STEPS, functools.partial(step, data=data), (u, state))
+        """A chunk of Adam steps; also the loss at the chunk's last step (before its update), so the
+        losses that rank restarts need no function of their own to compile."""
+        start = (u, state, jax.numpy.zeros((), u.dtype))
+        return jax.lax.fori_loop(0, CHUNK_STEPS, functools.partial(step, data=data), start)
 
     over_restarts = (0, 0, None, None, None, None)
     run = jax.vmap(jax.vmap(run_chunk, in_axes=over_restarts), in_axes=(0, 0, 0, 0, 0, 0))
-    loss = jax.vmap(jax.vmap(objective, in_axes=over_restarts[1:]), in_axes=(0, 0, 0, 0, 0))
     loglik = jax.vmap(functools.partial(sessions_loglik, model))
-    return _Solver(jax.jit(jax.vmap(jax.vmap(optimiser.init))), jax.jit(run), jax.jit(loss), jax.jit(loglik))
+    return _Solver(jax.jit(jax.vmap(jax.vmap(optimiser.init))), jax.jit(run), jax.jit(loglik))
