@@ -115,18 +115,8 @@ def _check_expr(e: ir.Expr, ranges: dict[str, int], dims: dict[str, int], shapes
         ranges = {**ranges, **{v.name: v.extent.evaluate(dims) for v in e.vars}}
     if isinstance(e, ir.Load):
         _check_load(e, ranges, dims, shapes[e.tensor])
-    for child in _children(e):
+    for child in ir.children(e):
         _check_expr(child, ranges, dims, shapes)
-
-
-def _children(e: ir.Expr) -> tuple[ir.Expr, ...]:
-    if isinstance(e, ir.Cast):
-        return (e.operand,)
-    if isinstance(e, ir.Call):
-        return e.args
-    if isinstance(e, ir.Reduce):
-        return (e.body,)
-    return ()
 
 
 def _check_load(load: ir.Load, ranges: dict[str, int], dims: dict[str, int], shape) -> None:

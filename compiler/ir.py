@@ -128,16 +128,22 @@ class KernelIR:
         raise KeyError(name)
 
 
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of a node."""
+    if isinstance(e, Cast):
+        return (e.operand,)
+    if isinstance(e, Call):
+        return e.args
+    if isinstance(e, Reduce):
+        return (e.body,)
+    return ()
+
+
 def walk(e: Expr):
     """Every node of an expression, parents before children."""
     yield e
-    if isinstance(e, Cast):
-        yield from walk(e.operand)
-    elif isinstance(e, Call):
-        for a in e.args:
-            yield from walk(a)
-    elif isinstance(e, Reduce):
-        yield from walk(e.body)
+    for child in children(e):
+        yield from walk(child)
 
 
 # ---------------------------------------------------------------- agents
