@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from scripted_server import Scripted
 
 # "ci" (the default) keeps the whole suite to a few minutes on two cores; "thorough" is for a long run.
 settings.register_profile("ci", max_examples=60, deadline=None,
@@ -38,3 +41,30 @@ def golden(request):
             f"{path.name} differs from its golden; rerun with --update-goldens if the change is intended"
 
     return compare
+
+
+@pytest.fixture
+def serve():
+    """`serve(*script)`: a started Scripted server answering POSTs with (status, body, headers, delay)."""
+    servers = []
+
+    def start(*script):
+        server = Scripted(script)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def stdlib():
+    """Kernel name → the stdlib program that defines it."""
+    import plmr
+    from stdlib import kernel_files
+
+    programs = [plmr.load(path) for path in kernel_files()]
+    return {name: p for p in programs for name in p.kernels}

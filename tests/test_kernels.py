@@ -18,19 +18,11 @@ from scipy.special import erf
 import plmr
 from compiler.bind import bind, numpy_dtype
 from runtime.compare import max_error, reduction_length, tolerance
-from stdlib import kernel_files
 
 # Each new shape costs JAX one compilation: few examples per kernel keep the file fast.
 FEW = settings(max_examples=8)
 
 SIZES = st.integers(1, 12)
-
-
-@pytest.fixture(scope="module")
-def stdlib() -> dict[str, plmr.Program]:
-    """Kernel name → the program that defines it."""
-    programs = [plmr.load(path) for path in kernel_files()]
-    return {name: p for p in programs for name in p.kernels}
 
 
 def _tuple(x) -> tuple:

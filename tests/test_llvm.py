@@ -27,12 +27,6 @@ from test_kernels import CASES, EXTRA, EXTRA_CASES
 SOME = settings(max_examples=12, deadline=None)
 
 
-@pytest.fixture(scope="module")
-def stdlib() -> dict[str, plmr.Program]:
-    programs = [plmr.load(path) for path in kernel_files()]
-    return {name: p for p in programs for name in p.kernels}
-
-
 def _tuple(x) -> tuple:
     return x if isinstance(x, tuple) else (x,)
 

@@ -9,9 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,67 +26,22 @@ AGENTS = ROOT / "stdlib/problems/agents.plmr"
 # ---------------------------------------------------------------- a scripted OpenAI-compatible server
 
 
-def completion(content: str, reasoning: str | None = None, tokens=(120, 40)) -> tuple[int, dict, dict]:
+def completion(content: str, reasoning: str | None = None, tokens=(120, 40)) -> tuple[int, dict, dict, float]:
     message = {"role": "assistant", "content": content}
     if reasoning is not None:
         message["reasoning_content"] = reasoning
     body = {"model": "scripted", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1]}}
-    return 200, {}, body
+    return 200, body, {}, 0.0
 
 
-def failure(status: int, message: str) -> tuple[int, dict, dict]:
-    return status, {"Retry-After": "0"}, {"error": {"message": message}}
+def failure(status: int, message: str) -> tuple[int, dict, dict, float]:
+    return status, {"error": {"message": message}}, {"Retry-After": "0"}, 0.0
 
 
 def fenced(grid: int, algorithm: str) -> str:
     return (f"Here is a faster layout.\n\n```plmr\nlayout gemm_start for gemm on wse2[{grid} x {grid}] {{\n"
             f"  algorithm = {algorithm}\n}}\n```\n")
-
-
-class Scripted(ThreadingHTTPServer):
-    """Answers POSTs from a script of (status, headers, body); records every request body."""
-
-    def __init__(self, script):
-        super().__init__(("127.0.0.1", 0), Handler)  # port 0: a random free port
-        self.script, self.requests = list(script), []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append((self.path, body))
-        status, headers, reply = self.server.script.pop(0) if self.server.script else completion("no more")
-        raw = json.dumps(reply).encode()
-        self.send_response(status)
-        for key, value in {"Content-Type": "application/json", **headers}.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(*script) -> Scripted:
-        server = Scripted(script)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def read_log(run: Path) -> list[dict]:
@@ -104,7 +57,7 @@ def test_llm_generator_end_to_end(serve, tmp_path):
         completion("<think>A bigger mesh helps.</think>\n" + fenced(32, "meshgemm"), tokens=(140, 60)),
     )
     result = plmr.search(LAYOUTS, "faster_gemm", generator="llm", budget="4", out=tmp_path / "run",
-                         llm={"base_url": server.url, "model": "scripted"})
+                         llm={"base_url": server.base, "model": "scripted"})
     records = read_log(tmp_path / "run")
     assert len(records) == 4 and result.tried == 4  # the seed and the three answered calls
     llm = [r for r in records if not r["meta"].get("seed")]
@@ -118,12 +71,12 @@ def test_llm_generator_end_to_end(serve, tmp_path):
     assert result.best.score == min(r["verdict"]["score"] for r in records)
     assert (tmp_path / "run/best.plmr").read_text().strip() == result.best.source.strip()
     assert len(server.requests) == 5  # 3 answers + one retry after 429 + one after 500
-    path, first = server.requests[0]
+    path, first = server.requests[0]["path"], server.requests[0]["body"]
     assert path == "/v1/chat/completions" and first["model"] == "scripted"
     prompt = "\n".join(m["content"] for m in first["messages"])
     assert CARD in prompt
     assert "layout gemm_start for gemm on wse2[8 x 8]" in prompt and "algorithm = summa" in prompt
-    later = "\n".join(m["content"] for m in server.requests[-1][1]["messages"])
+    later = "\n".join(m["content"] for m in server.requests[-1]["body"]["messages"])
     assert "(score " in later  # the k best programs so far, with their scores
 
 
@@ -131,7 +84,7 @@ def test_llm_4xx_is_a_clear_error_and_not_retried(serve, tmp_path):
     server = serve(failure(400, "model 'nope' does not exist"))
     with pytest.raises(plmr.PlmrError, match=r"refused the request \(HTTP 400\): model 'nope' does not exist"):
         plmr.search(LAYOUTS, "faster_gemm", generator="llm", budget="4", out=tmp_path / "run",
-                    llm={"base_url": server.url, "model": "nope"})
+                    llm={"base_url": server.base, "model": "nope"})
     assert len(server.requests) == 1
     summary = json.loads((tmp_path / "run/summary.json").read_text())
     assert summary["finished"] is False and "HTTP 400" in summary["stop_reason"]
