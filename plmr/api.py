@@ -142,12 +142,12 @@ def verify(candidate: str, reference: Program | str | Path, *, kernel: str | Non
     a runtime.search.verdict.Verdict with ok, stage, score, feedback and details. Exactly one of
     kernel/layout/agent names what it stands in for (a kernel when none is given); `data` (a Dataset
     or a path) is the behaviour an agent is scored on; `shapes` the sizes a layout is scored at."""
-    from runtime.verify import verify as run_cascade
+    from runtime.verify import verify as run_verifier
 
     kind = "layout" if layout else "agent" if agent or data is not None else "kernel"
     if data is not None and not hasattr(data, "choices"):
         data = read_data(data)
-    return run_cascade(candidate, _program(reference), kind=kind, name=layout or agent or kernel, data=data,
+    return run_verifier(candidate, _program(reference), kind=kind, name=layout or agent or kernel, data=data,
                        shapes=shapes, seed=seed, **options)
 
 

@@ -6,7 +6,6 @@ The language-specific parts (the verifier cascade, the `evolve` and `llm` genera
 """
 
 from runtime.search.budget import Budget, parse_budget
-from runtime.search.cascade import run_cascade
 from runtime.search.database import Program, ProgramDatabase
 from runtime.search.extract import NoCandidateError, extract_candidate, split_reasoning
 from runtime.search.llm import ChatClient, Completion, LLMConfig
@@ -18,5 +17,5 @@ from runtime.search.worker import enter_stage
 __all__ = [
     "STAGES", "Budget", "CandidateRecord", "ChatClient", "Completion", "Failure", "LLMConfig",
     "NoCandidateError", "Program", "ProgramDatabase", "Proposal", "RunDir", "SearchResult", "Verdict",
-    "enter_stage", "extract_candidate", "parse_budget", "run_cascade", "run_search", "source_hash", "split_reasoning",
+    "enter_stage", "extract_candidate", "parse_budget", "run_search", "source_hash", "split_reasoning",
 ]
