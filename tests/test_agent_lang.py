@@ -130,8 +130,10 @@ def test_sample_then_fit_on_the_command_line(tmp_path, capsys):
     rows = data.read_text().strip().splitlines()
     assert rows[0].startswith("subject,session,trial,choice,reward") and len(rows) == 1 + 3 * 2 * 60
     capsys.readouterr()
+    plot = tmp_path / "fit.png"
     assert main(["fit", baselines, "q_learning", str(data), "--restarts", "2", "--json",
-                 "--baseline", "random"]) == 0
+                 "--baseline", "random", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = json.loads(capsys.readouterr().out)
     assert out["agent"] == "q_learning" and len(out["subjects"]) == 3
     subject = out["subjects"][0]
