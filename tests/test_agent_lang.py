@@ -153,6 +153,6 @@ def test_bad_data_names_the_line(tmp_path, capsys):
 def test_bad_params_and_unknown_agent(capsys, tmp_path):
     baselines = str(ROOT / "agents" / "baselines.plmr")
     assert main(["sample", baselines, "q_learning", "--params", "alpha=high", "--out", str(tmp_path / "x.csv")]) == 2
-    assert "bad parameter 'alpha=high'" in capsys.readouterr().err
+    assert "cannot read parameter setting 'alpha=high'" in capsys.readouterr().err
     assert main(["sample", baselines, "nope", "--out", str(tmp_path / "x.csv")]) == 2
     assert "has no agent 'nope'" in capsys.readouterr().err

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dsl.diagnostics import error
 from plmr.api import load, sample
+from runtime.agents.model import parse_params
 
 
 def register(sub) -> None:
@@ -23,24 +23,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def parse_params(text: str | None) -> dict[str, float]:
-    params: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        name, _, value = part.partition("=")
-        try:
-            params[name.strip()] = float(value)
-        except ValueError:
-            raise error("E420", f"bad parameter {part!r}",
-                        help="write parameters as NAME=NUMBER, e.g. alpha=0.3,beta=4") from None
-    return params
-
-
 def run(args) -> int:
     from runtime.agents.data import write_csv
 
     program = load(args.file)
     data = sample(program, args.agent, task=args.task, subjects=args.subjects, sessions=args.sessions,
-                  trials=args.trials, seed=args.seed, params=parse_params(args.params))
+                  trials=args.trials, seed=args.seed, params=parse_params(args.params or ""))
     write_csv(data, args.out)
     print(f"wrote {args.out}: {args.subjects} subjects x {args.sessions} sessions x {args.trials} trials "
           f"of {args.agent} on {args.task}")
