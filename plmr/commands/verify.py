@@ -41,19 +41,13 @@ def _read_candidate(path: str) -> str:
         raise error("E520", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def _problem_data(reference, agent: str):
-    """No --data: the behaviour of the reference file's agent problem starting from `agent`, if any."""
-    problem = next((p for p in reference.checked.problems.values() if p.data and p.start == agent), None)
-    return read_data(Path(reference.name).parent / problem.data) if problem else None
-
-
 def run(args) -> int:
     from runtime.verify import verify
 
     reference = load(args.against)
     kind = "layout" if args.layout else "agent" if args.agent or args.data else "kernel"
     name = args.layout or args.agent or args.kernel
-    data = read_data(args.data) if args.data else _problem_data(reference, name) if kind == "agent" else None
+    data = read_data(args.data) if args.data else None  # an agent problem in the file supplies its own
     verdict = verify(_read_candidate(args.candidate), reference, kind=kind, name=name, data=data,
                      seed=args.seed, trials=args.trials, restarts=args.restarts, shapes=parse_shapes(args.shapes))
     if args.json:

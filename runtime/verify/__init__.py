@@ -66,6 +66,7 @@ def _kernel(candidate, ref, limits, seed, trials) -> Verdict:
 def _agent(candidate, reference, name, data, seed, restarts) -> Verdict:
     from runtime.verify.agent import AgentProblem, verify_agent
 
+    data = data if data is not None else _problem_data(reference, name)
     if data is None:
         return Verdict.failed("score", "verifying an agent needs behaviour data: pass --data DATA.csv")
     agents = candidate.own(candidate.checked.agents)
@@ -101,6 +102,16 @@ def _problem_defaults(reference, start: str, shapes, target) -> tuple[dict, tupl
     if target is None and problem.target:
         target = problem.target[1:]
     return dict(shapes or problem.shapes), target
+
+
+def _problem_data(reference, agent: str | None):
+    """No data given: the behaviour of the reference file's agent problem starting from `agent`, if any."""
+    from pathlib import Path
+
+    from runtime.agents.readers import read_behaviour
+
+    problem = next((p for p in reference.checked.problems.values() if p.data and p.start == agent), None)
+    return read_behaviour(Path(reference.name).parent / problem.data) if problem else None
 
 
 def _cycles(layout, shapes) -> float | None:
