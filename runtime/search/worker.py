@@ -60,12 +60,17 @@ def run_candidate(slot: int, text: str, cap: float) -> tuple[dict, float]:
 
 def verify_capped(verify, text: str, cap: float) -> Verdict:
     """`verify(text)` with SIGALRM as the time cap; errors become failing verdicts at the current stage."""
+    global _expired
+    _expired = False
     previous = signal.signal(signal.SIGALRM, _expire)
     try:
         signal.setitimer(signal.ITIMER_REAL, cap)
         verdict = verify(text)
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if _expired:  # the timeout was raised where Python swallows exceptions (a gc callback, __del__)
+            raise CandidateTimeout()
     except CandidateTimeout:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         return Verdict.failed(STAGES[_stage], timeout_feedback(STAGES[_stage], cap), {"timeout_s": cap})
     except PlmrError as err:
         return Verdict.from_error(STAGES[_stage], err)
@@ -85,5 +90,13 @@ def timeout_feedback(stage: str, cap: float) -> str:
             "make it smaller or simpler")
 
 
+_expired = False
+
+
 def _expire(signum, frame) -> None:
+    """Raise the timeout; and remember it, and raise it again soon, in case this raise lands in code
+    that ignores exceptions (a gc callback or a finaliser) and is lost."""
+    global _expired
+    _expired = True
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
     raise CandidateTimeout()

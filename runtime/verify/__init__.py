@@ -33,7 +33,19 @@ def verify(reply: str, reference, *, kind: str, name: str | None = None, data=No
             return _agent(candidate, reference, name, data, seed, restarts)
         return _layout(candidate, ref, reference, limits, seed, shapes, target)
 
+    _load_backends(kind)
     return verify_capped(cascade, reply, limits.seconds)
+
+
+def _load_backends(kind: str) -> None:
+    """Import what the later stages need before the time cap starts: the import is plmr's cost, not
+    the candidate's, and a cap that fired inside an import would leave the module half loaded."""
+    if kind in ("kernel", "agent"):
+        import jax  # noqa: F401
+
+        import runtime.jax_backend  # noqa: F401
+    if kind == "layout":
+        import runtime.layouts  # noqa: F401
 
 
 def _same(decl, kind: str, name: str | None) -> bool:
