@@ -161,3 +161,21 @@ def test_a_slow_stage_is_cut_off_by_the_time_cap(norms):
                      limits=Limits(seconds=0.05))
     assert not verdict.ok
     assert "time cap of 0.05s" in verdict.feedback
+
+
+def test_a_timeout_a_library_turns_into_its_own_error_is_still_a_timeout():
+    """Hypothesis, interrupted mid-draw, reports FlakyStrategyDefinition; the verdict must still
+    blame the time cap, not call it a verifier bug."""
+    import time
+
+    from runtime.search.worker import CandidateTimeout, verify_capped
+
+    def library_that_rewraps(text):
+        try:
+            time.sleep(1)
+        except CandidateTimeout:
+            raise RuntimeError("Inconsistent data generation!") from None
+        return Verdict.passed(1.0)
+
+    verdict = verify_capped(library_that_rewraps, "", 0.02)
+    assert not verdict.ok and "time cap of 0.02s" in verdict.feedback

@@ -4,6 +4,7 @@ stage it is in, so a candidate that overruns or kills its process is blamed on t
 from __future__ import annotations
 
 import signal
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def verify_capped(verify, text: str, cap: float) -> Verdict:
     global _expired
     _expired = False
     previous = signal.signal(signal.SIGALRM, _expire)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_timeouts(sys.unraisablehook)
     try:
         signal.setitimer(signal.ITIMER_REAL, cap)
         verdict = verify(text)
@@ -72,14 +74,17 @@ def verify_capped(verify, text: str, cap: float) -> Verdict:
     except CandidateTimeout:
         signal.setitimer(signal.ITIMER_REAL, 0)
         return Verdict.failed(STAGES[_stage], timeout_feedback(STAGES[_stage], cap), {"timeout_s": cap})
-    except PlmrError as err:
-        return Verdict.from_error(STAGES[_stage], err)
     except Exception as err:  # noqa: BLE001 - a verifier bug must not end the run; it is logged in full
+        if _expired:  # a library turned the timeout into its own error (hypothesis: FlakyStrategyDefinition)
+            return Verdict.failed(STAGES[_stage], timeout_feedback(STAGES[_stage], cap), {"timeout_s": cap})
+        if isinstance(err, PlmrError):
+            return Verdict.from_error(STAGES[_stage], err)
         return Verdict.failed(STAGES[_stage], f"verification failed unexpectedly at stage {STAGES[_stage]}: "
                               f"{type(err).__name__}: {err}", {"internal_error": traceback.format_exc()})
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook
     if not isinstance(verdict, Verdict):
         raise InternalError("verify callback", f"returned {type(verdict).__name__}, not a Verdict")
     return verdict
@@ -91,6 +96,14 @@ def timeout_feedback(stage: str, cap: float) -> str:
 
 
 _expired = False
+
+
+def _quiet_timeouts(hook):
+    """An unraisable hook that drops our own timeouts (remembered in `_expired`) and reports the rest."""
+    def quiet(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, CandidateTimeout):
+            hook(unraisable)
+    return quiet
 
 
 def _expire(signum, frame) -> None:
