@@ -9,7 +9,7 @@ import numpy as np
 
 from compiler import ir
 from compiler.affine import Affine
-from dsl.diagnostics import error
+from dsl.diagnostics import Note, error
 
 
 def numpy_dtype(dtype: str) -> np.dtype:
@@ -44,53 +44,67 @@ def _convert(param: ir.TensorDecl, value) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - any failure to make an array is the user's input
-        raise error("E202", f"input {param.name} is not an array: {exc}") from None
+        raise error("E202", f"input {param.name} is not an array: {exc}", param.span) from None
     if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":  # ml_dtypes' bf16 is kind "V"
-        raise error("E202", f"input {param.name} has dtype {array.dtype}, not a number type")
+        raise error("E202", f"input {param.name} has dtype {array.dtype}, not a number type", param.span)
     if array.ndim != len(param.shape):
         raise error("E203", f"input {param.name} should have rank {len(param.shape)} "
-                    f"({param.dtype}[{', '.join(map(str, param.shape))}]) but has shape {array.shape}")
+                    f"({param.dtype}[{', '.join(map(str, param.shape))}]) but has shape {array.shape}",
+                    param.span)
     want = numpy_dtype(param.dtype)
     if want.kind == "i" and array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
-        raise error("E204", f"input {param.name} is declared i32 but holds fractional values")
+        raise error("E204", f"input {param.name} is declared i32 but holds fractional values", param.span)
     return np.asarray(array, dtype=want, order="C")
 
 
 def _solve_dims(kernel: ir.KernelIR, arrays: tuple[np.ndarray, ...]) -> dict[str, int]:
     """Symbols from dims written as a single name first, then dims affine in one unknown symbol."""
     dims: dict[str, int] = {}
-    source: dict[str, str] = {}
-    pending = [(p, d, size) for p, a in zip(kernel.params, arrays) for d, size in zip(p.shape, a.shape)]
+    source: dict[str, tuple[ir.TensorDecl, int]] = {}  # symbol -> (parameter, axis) it was read from
+    pending = [(p, axis, size) for p, a in zip(kernel.params, arrays) for axis, size in enumerate(a.shape)]
     while pending:
         progress, still = False, []
-        for p, d, size in pending:
+        for p, axis, size in pending:
+            d = p.shape[axis]
             unknown = [s for s in d.symbols() if s not in dims]
             if len(unknown) == 1:
                 s, c = unknown[0], d.coeff(unknown[0])
                 rest = d.without(s).evaluate(dims)
                 if (size - rest) % c:
                     raise error("E205", f"{p.name} has {size} elements where its type says {d}: "
-                                f"no integer {s} fits", kernel.span)
-                dims[s], source[s], progress = (size - rest) // c, p.name, True
+                                f"no integer {s} fits", _dim_span(kernel, p, axis))
+                dims[s], source[s], progress = (size - rest) // c, (p, axis), True
             elif unknown:
-                still.append((p, d, size))
+                still.append((p, axis, size))
             elif d.evaluate(dims) != size:
-                raise _mismatch(kernel, p, d, size, dims, source)
+                raise _mismatch(kernel, p, axis, size, dims, source)
         if not progress and still:
-            raise error("E206", f"cannot determine {', '.join(still[0][1].symbols())} from the input shapes",
-                        kernel.span)
+            p, axis, _ = still[0]
+            raise error("E206", f"cannot determine {', '.join(p.shape[axis].symbols())} from the input shapes",
+                        _dim_span(kernel, p, axis),
+                        help="write each dimension symbol alone in some input's shape, as N in f32[N]")
         pending = still
     return dims
 
 
-def _mismatch(kernel, p, d: Affine, size: int, dims: dict, source: dict):
+def _mismatch(kernel, p: ir.TensorDecl, axis: int, size: int, dims: dict, source: dict):
+    d = p.shape[axis]
     names = d.symbols()
     if len(names) == 1 and d == Affine.of(names[0]):
         s = names[0]
-        return error("E207", f"{s} is {dims[s]} from {source[s]} but {size} from {p.name}", kernel.span,
+        first, first_axis = source[s]
+        where_first = Note(f"{s} = {dims[s]} was read from {first.name} here", _dim_span(kernel, first, first_axis))
+        return error("E207", f"{s} is {dims[s]} from {first.name} but {size} from {p.name}",
+                     _dim_span(kernel, p, axis), notes=(where_first,),
                      help="the arrays passed in must agree on every dimension they share")
     return error("E207", f"{p.name} has {size} elements where its type says {d} = {d.evaluate(dims)}",
-                 kernel.span)
+                 _dim_span(kernel, p, axis))
+
+
+def _dim_span(kernel: ir.KernelIR, p: ir.TensorDecl, axis: int):
+    """Where dimension `axis` of parameter `p` is written; the kernel when a span was not kept."""
+    spans = p.dim_spans
+    return (spans[axis] if axis < len(spans) else None) or p.span or kernel.span
 
 
 def _check_extents(kernel: ir.KernelIR, dims: dict[str, int]) -> None:

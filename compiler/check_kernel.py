@@ -116,7 +116,7 @@ def _params(k: ast.Kernel, env: Scope) -> list[ir.TensorDecl]:
         if shape is None:
             env.failed.add(p.name.name)  # its uses are not reported again
             continue
-        decl = ir.TensorDecl(p.name.name, p.type.dtype, shape)
+        decl = ir.TensorDecl(p.name.name, p.type.dtype, shape, p.type.span, tuple(d.span for d in p.type.dims))
         env.tensors[decl.name] = decl
         env.defined_at[decl.name] = p.name.span
         params.append(decl)

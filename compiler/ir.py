@@ -21,11 +21,14 @@ DTYPES = FLOAT_DTYPES + ("i32",)
 
 @dataclass(frozen=True, slots=True)
 class TensorDecl:
-    """A named tensor of the kernel: a parameter, an intermediate or a result. Rank 0 is a scalar."""
+    """A named tensor of the kernel: a parameter, an intermediate or a result. Rank 0 is a scalar.
+    A parameter keeps the spans of its type and of each written dimension, for binding errors."""
 
     name: str
     dtype: str
     shape: tuple[Affine, ...]
+    span: Span | None = _span
+    dim_spans: tuple[Span | None, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
