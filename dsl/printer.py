@@ -20,10 +20,10 @@ CMP, ADD, MUL, TERM, UNARY, POWER, ATOM = range(7)
 
 def level(e: ast.Expr) -> int:
     """How tightly the printed form of e binds."""
-    if isinstance(e, ast.Reduce):
+    if _signed_reduction(e):
         return MUL
     if isinstance(e, ast.Unary):
-        return MUL if isinstance(e.operand, ast.Reduce) else UNARY
+        return UNARY
     if isinstance(e, ast.Binary):
         if e.op in ast.COMPARISONS:
             return CMP
@@ -31,8 +31,13 @@ def level(e: ast.Expr) -> int:
             return ADD
         if e.op == "**":
             return POWER
-        return MUL if isinstance(e.right, ast.Reduce) else TERM
+        return MUL if _signed_reduction(e.right) else TERM
     return ATOM
+
+
+def _signed_reduction(e: ast.Expr) -> bool:
+    """`sum(k) …` or `-sum(k) …`: the grammar lets these stand right of `*` and `/` unparenthesised."""
+    return isinstance(e, ast.Reduce) or (isinstance(e, ast.Unary) and isinstance(e.operand, ast.Reduce))
 
 
 def _wrap(e: ast.Expr, at_least: int) -> str:
@@ -63,7 +68,7 @@ def _binary(e: ast.Binary) -> str:
         return f"{_wrap(e.left, ADD)} {e.op} {_wrap(e.right, MUL)}"
     if e.op == "**":
         return f"{_wrap(e.left, ATOM)} ** {_wrap(e.right, UNARY)}"
-    right = expr(e.right) if isinstance(e.right, ast.Reduce) else _wrap(e.right, UNARY)
+    right = expr(e.right) if _signed_reduction(e.right) else _wrap(e.right, UNARY)
     return f"{_wrap(e.left, TERM)} {e.op} {right}"
 
 

@@ -114,8 +114,14 @@ def test_printing_is_canonical(module):
 
 def test_printer_adds_only_needed_parentheses():
     text = ("kernel f(a: f32[N]) -> f32 {\n"
-            "  y = (sum(k) a[k] * 2 + 1) * (-sum(j) (a[j] - 1) / 3) - -a[0] ** 2\n  return y\n}\n")
+            "  y = (sum(k) a[k] * 2 + 1) * -sum(j) (a[j] - 1) / 3 - -a[0] ** 2\n  return y\n}\n")
     assert print_module(parse(text)) == text
+
+
+def test_a_negated_reduction_may_follow_times_and_its_body_runs_to_the_end_of_the_term():
+    value = parse("kernel f(a: f32[N]) -> f32 {\n  y = 2 * -sum(k) a[k] * 3\n  return y\n}\n").decls[0].body[0].value
+    assert (value.op, value.right.op) == ("*", "-")
+    assert value.right.operand.body.op == "*"  # -(sum(k) (a[k] * 3)), as written math reads it
 
 
 # ---------------------------------------------------------------- formatting with comments
