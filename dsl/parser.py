@@ -37,14 +37,50 @@ def _lark() -> Lark:
 
 
 def parse(text: str, name: str = "<string>") -> ast.Module:
-    """Parse one source file; raise PlmrError with one syntax diagnostic on bad input."""
+    """Parse one source file; on bad input raise PlmrError with the first syntax error of every
+    declaration that has one."""
     source = Source(name, text)
     with _no_gc():
         try:
             tree = _lark().parse(text)
         except UnexpectedInput as exc:
-            raise _syntax_error(source, exc) from None
+            raise PlmrError(_syntax_errors(source, exc)) from None
         return _Build(source).transform(tree)
+
+
+DECLARATION_START = re.compile(r"^(?:kernel|mesh|layout|agent|problem)\b", re.MULTILINE)
+MAX_SYNTAX_ERRORS = 20
+
+
+def _syntax_errors(source: Source, first: UnexpectedInput) -> list:
+    """The first error, then one per later declaration: parsing resumes at the next line that starts
+    a declaration after each error (with the text before it blanked, so positions stay true), so
+    one mistake gives one message and the declarations after it are still read."""
+    found = _syntax_error(source, first).diagnostics
+    resumed_at = 0
+    while len(found) < MAX_SYNTAX_ERRORS:
+        resume = next((m.start() for m in DECLARATION_START.finditer(source.text, _position(first))
+                       if m.start() > resumed_at), None)
+        if resume is None:
+            break
+        blanked = re.sub(r"[^\n]", " ", source.text[:resume]) + source.text[resume:]
+        try:
+            _lark().parse(blanked)
+            break
+        except UnexpectedInput as exc:
+            first, resumed_at = exc, resume
+            found.extend(_syntax_error(source, exc).diagnostics)
+    return found
+
+
+def _position(exc: UnexpectedInput) -> int:
+    """Where in the text an error was found (the end of the text when it ran out)."""
+    if isinstance(exc, UnexpectedCharacters):
+        return exc.pos_in_stream
+    token = getattr(exc, "token", None)
+    if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":
+        return 1 << 62
+    return token.start_pos
 
 
 @contextlib.contextmanager
@@ -316,9 +352,9 @@ def _hint(source: Source, token: Token, exc: UnexpectedInput) -> str:
     hint = _expected(exc)
     if str(token) not in RESERVED or "NAME" not in (getattr(exc, "accepts", None) or exc.expected):
         return hint
-    before = source.text[:token.start_pos].rstrip()
-    if str(token) in ast.REDUCTIONS and before.endswith("-") and before[:-1].rstrip()[-1:] in "*/":
-        return f"put a negated reduction after * or / in parentheses: … * (-{token}(…) …)"
+    before = source.text[:token.start_pos].rstrip().removesuffix("-").rstrip()
+    if str(token) in ast.REDUCTIONS and before.endswith("**"):
+        return f"put a reduction in an exponent in parentheses: … ** ({token}(…) …)"
     if re.match(r"\s*[:\[=,)@]", source.text[token.end_pos:]):  # the word is used where a name goes
         return f"'{token}' is a reserved word and cannot be used as a name; {hint}"
     return hint

@@ -140,3 +140,43 @@ def test_independent_errors_are_all_reported_in_source_order():
     rendered = str(caught.value)
     assert rendered.count("error[") == 5
     assert rendered.index("several.plmr:2:17") < rendered.index("several.plmr:14:8")
+
+
+SYNTAX_IN_SEVERAL = """\
+kernel f(x: f32[N]) f32[N] {
+  y[i] = x[i]
+  return y
+}
+
+kernel g(x: f32[N]) -> f32[N] {
+  y[i] = x[i] *
+  return y
+}
+
+kernel fine(x: f32[N]) -> f32[N] {
+  y[i] = x[i]
+  return y
+}
+kernel h(x: f32[N]) -> f32[N] {
+  y[i] = x[i] $ 2
+  return y
+}
+agent a(actions = 2) {
+  logits[a] = 0
+"""
+
+
+def test_a_syntax_error_in_each_declaration_is_reported_once():
+    with pytest.raises(PlmrError) as caught:
+        plmr.loads(SYNTAX_IN_SEVERAL, "syntax.plmr")
+    found = [(d.code, d.span.line, d.span.col) for d in caught.value.diagnostics]
+    # the missing '->' in f; the missing operand in g; fine is read and has none; the '$' in h;
+    # the agent runs off the end of the file
+    assert found == [("E003", 1, 21), ("E003", 8, 3), ("E001", 16, 15), ("E002", 20, 15)]
+
+
+def test_a_missing_brace_does_not_swallow_the_next_declaration():
+    text = "kernel f(x: f32[N]) -> f32[N] {\n  y[i] = x[i]\n  return y\n\nkernel g(x: f32[N]) -> f32 {\n  s = +\n}\n"
+    with pytest.raises(PlmrError) as caught:
+        plmr.loads(text)
+    assert [(d.code, d.span.line) for d in caught.value.diagnostics] == [("E003", 5), ("E003", 6)]
