@@ -31,7 +31,7 @@ def verify(reply: str, reference, *, kind: str, name: str | None = None, data=No
             return _kernel(candidate, ref, limits, seed, trials)
         if kind == "agent":
             return _agent(candidate, reference, name, data, seed, restarts)
-        return _layout(candidate, ref, reference, limits, seed, shapes, target)
+        return _layout(candidate, ref, reference, seed, shapes, target)
 
     _load_backends(kind)
     return verify_capped(cascade, reply, limits.seconds)
@@ -88,7 +88,7 @@ def _agent(candidate, reference, name, data, seed, restarts) -> Verdict:
     return verify_agent(found, AgentProblem(data, restarts=restarts), seed)
 
 
-def _layout(candidate, ref, reference, limits, seed, shapes, target) -> Verdict:
+def _layout(candidate, ref, reference, seed, shapes, target) -> Verdict:
     from runtime.verify.layout import LayoutProblem, verify_layout
 
     layouts = candidate.own(candidate.checked.layouts)
@@ -102,7 +102,7 @@ def _layout(candidate, ref, reference, limits, seed, shapes, target) -> Verdict:
     if not shapes:
         return Verdict.failed("limits", "verifying a layout needs the kernel's sizes: pass --shapes M=1024,…")
     return verify_layout(found, LayoutProblem(dict(shapes), target=target or ref.grid,
-                                              reference_cycles=_cycles(ref, shapes)), limits, seed)
+                                              reference_cycles=_cycles(ref, shapes)), seed)
 
 
 def _problem_defaults(reference, start: str, shapes, target) -> tuple[dict, tuple[int, int] | None]:
