@@ -153,6 +153,20 @@ def test_evolve_gemm_from_summa_reaches_2x_fewer_cycles_within_2_minutes(tmp_pat
     assert report["cycles"] == result.best.score and not report["violations"]
 
 
+@pytest.mark.parametrize(("problem", "start_layout", "factor"), [
+    ("faster_gemv", "gemv_start", 4.0),            # chain -> a K-tree on a sub-mesh of the wafer
+    ("faster_attention", "attention_start", 3.0),  # Cannon and chain -> MeshGEMM and a 2-tree
+])
+def test_evolve_finds_the_layouts_that_plmr_predicts_are_faster(tmp_path, problem, start_layout, factor):
+    program = plmr.load(LAYOUTS)
+    result = plmr.search(program, problem, generator="evolve", budget="60s", seed=0, out=tmp_path / "run")
+    start = read_log(tmp_path / "run")[0]["verdict"]["score"]
+    assert result.best.score * factor <= start, (result.best.score, start)
+    best = plmr.loads((tmp_path / "run/best.plmr").read_text(), "best.plmr")
+    report = plmr.simulate(best, start_layout, dict(program.checked.problems[problem].shapes)).to_dict()
+    assert report["cycles"] == result.best.score and not report["violations"]
+
+
 def test_evolve_agents_finds_the_generating_agents_likelihood(tmp_path):
     from runtime.verify import verify
 
