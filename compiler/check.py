@@ -14,6 +14,7 @@ from compiler.check_kernel import check_kernel
 from compiler.check_layout import check_layout
 from compiler.check_mesh import check_mesh
 from compiler.check_problem import check_problem
+from compiler.lint import lint
 from dsl import ast
 from dsl.diagnostics import Diagnostics, Note
 
@@ -28,6 +29,7 @@ class CheckedModule:
     layouts: dict = field(default_factory=dict)
     agents: dict = field(default_factory=dict)
     problems: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)   # compiler.lint's, for a module without errors
 
 
 def _check_kernel(decl: ast.Kernel, checked: CheckedModule, diags: Diagnostics) -> None:
@@ -86,4 +88,5 @@ def check_module(module: ast.Module) -> CheckedModule:
             continue
         checker(decl, checked, diags)
     diags.raise_if_any()
+    checked.warnings = lint(module, checked.kernels, checked.agents)
     return checked

@@ -79,16 +79,17 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One user-facing error: a stable code, plain words, where, and how to fix it."""
+    """One user-facing error (or warning): a stable code, plain words, where, and how to fix it."""
 
     code: str
     message: str
     span: Span | None
     notes: tuple[Note, ...] = ()
     help: str | None = None
+    severity: str = "error"      # or "warning": the program is legal but likely not what was meant
 
     def render(self) -> str:
-        head = f"error[{self.code}]: {self.message}"
+        head = f"{self.severity}[{self.code}]: {self.message}"
         if self.span is None:
             lines = [head]
         else:
@@ -104,7 +105,7 @@ class Diagnostic:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        out = {"code": self.code, "message": self.message, "help": self.help}
+        out = {"severity": self.severity, "code": self.code, "message": self.message, "help": self.help}
         if self.span is not None:
             out.update(file=self.span.source.name, line=self.span.line, col=self.span.col)
         out["notes"] = [n.message for n in self.notes]

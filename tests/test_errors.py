@@ -19,7 +19,7 @@ from dsl.diagnostics import PlmrError
 
 ERRORS = Path(__file__).parent / "errors"
 FILES = sorted(ERRORS.glob("*.plmr"))
-EXPECT = re.compile(r"# expect: (E\d{3}) (\d+:\d+|-) (.+)")
+EXPECT = re.compile(r"# expect: ([EW]\d{3}) (\d+:\d+|-) (.+)")
 RUN = re.compile(r"# run: (\w+)((?: \w+=[\dx]*)*)")
 
 
@@ -38,6 +38,32 @@ def error_of(path: Path) -> PlmrError:
         arrays = [np.zeros(_shape(arg.partition("=")[2])) for arg in run.group(2).split()]
         program.run(run.group(1), *arrays)
     return caught.value
+
+
+WARNINGS = sorted((Path(__file__).parent / "warnings").glob("*.plmr"))
+
+
+@pytest.mark.parametrize("path", WARNINGS, ids=lambda p: p.stem)
+def test_warning(path, golden):
+    """tests/warnings/: programs that check cleanly but get a warning (the first one is `# expect:`)."""
+    code, where, message = EXPECT.match(path.read_text()).groups()
+    warnings = plmr.loads(path.read_text(), path.name).checked.warnings
+    first = warnings[0]
+    assert (first.code, f"{first.span.line}:{first.span.col}", first.message) == (code, where, message)
+    golden(path.with_suffix(".expected"), "\n\n".join(w.render() for w in warnings) + "\n")
+
+
+def test_the_stdlib_has_no_warnings():
+    for path in sorted(Path(plmr.__file__).resolve().parent.parent.joinpath("stdlib").rglob("*.plmr")):
+        assert plmr.load(path).checked.warnings == [], path
+
+
+def test_warnings_are_printed_by_check_but_do_not_fail_it(capsys):
+    from plmr.cli import main
+
+    assert main(["check", str(WARNINGS[0])]) == 0
+    out, err = capsys.readouterr()
+    assert "1 warning)" in out and "warning[W001]: scratch is computed" in err
 
 
 def test_every_file_has_an_expectation():

@@ -13,7 +13,7 @@ from plmr.commands import source_files
 def register(sub) -> None:
     p = sub.add_parser("check", help="parse and check .plmr files (directories are searched)",
                        description="Parse and check .plmr files; print every diagnostic. Exit 0 when "
-                       "all are clean, 2 when any has an error.")
+                       "no file has an error (warnings are printed but do not fail), 2 when any has.")
     p.add_argument("files", nargs="+", metavar="FILE", help=".plmr files or directories")
     p.add_argument("--json", action="store_true", help="print a machine-readable list of results")
     p.set_defaults(func=run)
@@ -24,10 +24,14 @@ def run(args) -> int:
     for path in source_files(args.files):
         try:
             program = load(path)
+            warnings = program.checked.warnings
             results.append({"file": str(path), "ok": True, "declarations": len(program.module.decls),
-                            "diagnostics": []})
+                            "diagnostics": [w.to_dict() for w in warnings]})
             if not args.json:
-                print(f"{path}: ok ({_summary(program)})")
+                noted = f", {len(warnings)} warning{'s' * (len(warnings) != 1)}" if warnings else ""
+                print(f"{path}: ok ({_summary(program)}{noted})")
+                for w in warnings:
+                    print(w.render() + "\n", file=sys.stderr)
         except PlmrError as exc:
             results.append({"file": str(path), "ok": False,
                             "diagnostics": [d.to_dict() for d in exc.diagnostics]})
