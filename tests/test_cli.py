@@ -80,7 +80,7 @@ def test_check_json(tmp_path, gemm_file, capsys):
     assert results[0] == {"file": str(gemm_file), "ok": True, "declarations": 1, "diagnostics": []}
     assert results[1]["file"] == str(bad) and results[1]["ok"] is False
     first, second = results[1]["diagnostics"]
-    assert first == {"code": "E121", "message": "index q is used on the right but not bound",
+    assert first == {"severity": "error", "code": "E121", "message": "index q is used on the right but not bound",
                      "help": first["help"], "file": str(bad), "line": 2, "col": 35, "notes": []}
     assert "sum(q)" in first["help"]
     assert (second["code"], second["line"], second["notes"]) == ("E010", 6, ["first declared here"])
