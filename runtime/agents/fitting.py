@@ -52,7 +52,7 @@ def fit(model: AgentModel, data: Dataset, *, restarts: int = 8, shared: bool = F
     0.002 over them.
     """
     _check_inputs(model, data, restarts, steps)
-    steps = -(-steps // CHUNK_STEPS) * CHUNK_STEPS
+    steps = _whole_chunks(steps)
     train, test = split(data, split_by)
     problems = _problems(train, shared)
     start = _initial_points(model.params, len(problems.trials), restarts, seed)
@@ -65,6 +65,19 @@ def fit(model: AgentModel, data: Dataset, *, restarts: int = 8, shared: bool = F
     return _result(model, data, (train, test), best, finite, restarts, steps, shared)
 
 
+def probe(model: AgentModel, data: Dataset, points: np.ndarray, *, steps: int = 500,
+          split_by: str = "even-odd") -> tuple[np.ndarray, np.ndarray]:
+    """Each subject's training log-likelihood [S, R] and its gradient [S, R, P] at unconstrained
+    points [S, R, P].
+
+    Computed by the compiled Adam chunk that `fit(model, data, restarts=R, steps=steps)` runs, so a
+    verifier that probes a candidate before fitting it compiles nothing the fit would not compile.
+    """
+    _check_inputs(model, data, points.shape[1], steps)
+    problems = _problems(split(data, split_by)[0], shared=False)
+    return _evaluate(_solver(model, _whole_chunks(steps)), points, problems.arrays()[:3])
+
+
 def _check_inputs(model: AgentModel, data: Dataset, restarts: int, steps: int) -> None:
     check_model(model)
     top = int(data.choices.max(initial=-1))
@@ -75,6 +88,10 @@ def _check_inputs(model: AgentModel, data: Dataset, restarts: int, steps: int) -
         if not isinstance(value, int) or value < 1:
             raise error("E862", f"{name} must be a positive integer, not {value!r}",
                         help=f"ask for at least one of the {name}")
+
+
+def _whole_chunks(steps: int) -> int:
+    return -(-steps // CHUNK_STEPS) * CHUNK_STEPS
 
 
 def _problems(train: Dataset, shared: bool) -> _Problems:
@@ -112,17 +129,31 @@ def _optimise(model: AgentModel, problems: _Problems, start: np.ndarray, steps: 
     import jax.numpy as jnp
 
     solver = _solver(model, steps)
+    if not model.params:  # nothing to fit: the loss is the log-likelihood at the (empty) parameters
+        ll, _ = _evaluate(solver, start, problems.arrays()[:3])
+        return start, -ll / np.maximum(problems.trials, 1.0)[:, None]
     data = tuple(jnp.asarray(a) for a in problems.arrays())
     u = jnp.asarray(start, dtype=jnp.result_type(float))
-    if not model.params:  # nothing to fit: the loss is the log-likelihood at the (empty) parameters
-        ll = solver.loglik(u[:, 0], *data[:3])
-        return np.asarray(u), np.asarray(-ll / np.maximum(problems.trials, 1.0))[:, None]
     state = solver.init(u)
     with _progress_bar(model, steps, progress) as bar:
         for done in range(0, steps, CHUNK_STEPS):
-            u, state, loss = solver.run(u, state, *data)
+            u, state, loss, _ = solver.run(u, state, CHUNK_STEPS, *data)
             bar.update(min(CHUNK_STEPS, steps - done))
     return np.asarray(u), np.asarray(loss)
+
+
+def _evaluate(solver: _Solver, points: np.ndarray, arrays: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Summed log-likelihood [B, R] and its gradient [B, R, P] at points [B, R, P] of sessions [B, N, T].
+
+    One step of the compiled Adam chunk with every trial count set to 1: the loss it reports is
+    minus the summed log-likelihood, and no second function has to be compiled to get it.
+    """
+    import jax.numpy as jnp
+
+    u = jnp.asarray(points, dtype=jnp.result_type(float))
+    ones = jnp.ones(len(points), dtype=np.float32)
+    _, _, loss, grad = solver.run(u, solver.init(u), 1, *map(jnp.asarray, arrays), ones)
+    return -np.asarray(loss), -np.asarray(grad)
 
 
 def _progress_bar(model: AgentModel, steps: int, progress: bool):
@@ -145,7 +176,7 @@ def _pick_best(model: AgentModel, names: list[str], u: np.ndarray, losses: np.nd
 
 def _result(model: AgentModel, data: Dataset, splits: tuple[Dataset, Dataset], best: np.ndarray,
             finite: np.ndarray, restarts: int, steps: int, shared: bool) -> FitResult:
-    train_ll, test_ll = (_loglik(model, steps, best, part) for part in splits)
+    train_ll, test_ll = _split_logliks(model, steps, best, splits, restarts, shared)
     subjects = []
     for s, name in enumerate(data.subjects):
         params = {k: float(v) for k, v in constrain(np, model.params, best[s].astype(np.float64)).items()}
@@ -155,13 +186,30 @@ def _result(model: AgentModel, data: Dataset, splits: tuple[Dataset, Dataset], b
     return FitResult(model.name, tuple(subjects), shared, restarts, steps)
 
 
-def _loglik(model: AgentModel, steps: int, u: np.ndarray, part: Dataset) -> np.ndarray:
-    """Per-subject summed log-likelihood [S] of a dataset at unconstrained parameters u[S, P]."""
+def _split_logliks(model: AgentModel, steps: int, best: np.ndarray, splits: tuple[Dataset, Dataset],
+                   restarts: int, shared: bool) -> list[np.ndarray]:
+    """Per-subject summed log-likelihoods [S] of each split at the fitted points best[S, P].
+
+    Per-subject fits evaluate on the Adam chunk already compiled for the fit's shapes [S, R, N, T]
+    (the held-out sessions padded with masked ones to the training count); a shared fit's chunk has
+    one problem, so per-subject scores need the log-likelihood function of their own.
+    """
     import jax.numpy as jnp
 
     solver = _solver(model, steps)
-    arrays = (part.choices, part.rewards, part.instructed)
-    return np.asarray(solver.loglik(jnp.asarray(u, dtype=jnp.result_type(float)), *map(jnp.asarray, arrays)))
+    if shared:
+        u = jnp.asarray(best, dtype=jnp.result_type(float))
+        return [np.asarray(solver.loglik(u, *map(jnp.asarray, _arrays(part)))) for part in splits]
+    points = np.repeat(best[:, None], restarts, axis=1)
+    sessions = splits[0].choices.shape[1]
+    return [_evaluate(solver, points, _arrays(part, sessions))[0][:, 0] for part in splits]
+
+
+def _arrays(part: Dataset, sessions: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A split's (choices, rewards, instructed), padded with masked sessions to at least `sessions`."""
+    pad = ((0, 0), (0, max(0, sessions - part.choices.shape[1])), (0, 0))
+    return (np.pad(part.choices, pad, constant_values=-1), np.pad(part.rewards, pad),
+            np.pad(part.instructed, pad))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,37 +217,55 @@ class _Solver:
     """Jitted functions for one model; arrays carry a problem axis B and a restart axis R."""
 
     init: object      # u[B, R, P] -> optimiser state
-    run: object       # (u, state, choices, rewards, instructed, trials) -> (u, state, loss[B, R]) after a chunk
+    run: object       # (u, state, steps, choices, rewards, instructed, trials) -> (u, state, loss[B, R],
+                      # grad[B, R, P]) after `steps` Adam steps; loss and grad are the last step's, before its update
     loglik: object    # (u[B, P], choices, rewards, instructed) -> summed log-likelihood [B]
 
 
 @functools.lru_cache(maxsize=16)
 def _solver(model: AgentModel, steps: int) -> _Solver:
-    """Build (once per model and step count) the jitted Adam chunk, loss and log-likelihood functions."""
+    """Build (once per model and step count) the jitted Adam chunk and log-likelihood functions."""
     import jax
     import optax
 
     from runtime.agents.likelihood import sessions_loglik
 
-    schedule = optax.exponential_decay(LEARNING_RATE, transition_steps=steps, decay_rate=FINAL_RATE_FRACTION)
-    optimiser = optax.adam(schedule)
+    optimiser = _optimiser(steps)
 
     def objective(u, choices, rewards, instructed, trials):
         return -sessions_loglik(model, u, choices, rewards, instructed) / jax.numpy.maximum(trials, 1.0)
 
     def step(_, carry, data):
-        u, state, _ = carry
+        u, state, _, _ = carry
         value, grad = jax.value_and_grad(objective)(u, *data)
         updates, state = optimiser.update(grad, state, u)
-        return optax.apply_updates(u, updates), state, value
+        return optax.apply_updates(u, updates), state, value, grad
 
-    def run_chunk(u, state, *data):
-        """A chunk of Adam steps; also the loss at the chunk's last step (before its update), so the
-        losses that rank restarts need no function of their own to compile."""
-        start = (u, state, jax.numpy.zeros((), u.dtype))
-        return jax.lax.fori_loop(0, CHUNK_STEPS, functools.partial(step, data=data), start)
+    def run_chunk(u, state, steps, *data):
+        """Adam steps (a traced count, so one compile serves a whole chunk and a single evaluation);
+        also the loss and gradient at the last step, before its update: the losses that rank
+        restarts, and the likelihood and gradient at given points, need no function of their own."""
+        start = (u, state, jax.numpy.zeros((), u.dtype), jax.numpy.zeros_like(u))
+        return jax.lax.fori_loop(0, steps, functools.partial(step, data=data), start)
 
-    over_restarts = (0, 0, None, None, None, None)
-    run = jax.vmap(jax.vmap(run_chunk, in_axes=over_restarts), in_axes=(0, 0, 0, 0, 0, 0))
+    over_restarts = (0, 0, None, None, None, None, None)
+    run = jax.vmap(jax.vmap(run_chunk, in_axes=over_restarts), in_axes=(0, 0, None, 0, 0, 0, 0))
     loglik = jax.vmap(functools.partial(sessions_loglik, model))
-    return _Solver(jax.jit(jax.vmap(jax.vmap(optimiser.init))), jax.jit(run), jax.jit(loglik))
+    return _Solver(_init(steps), jax.jit(run), jax.jit(loglik))
+
+
+@functools.lru_cache(maxsize=4)
+def _optimiser(steps: int):
+    import optax
+
+    schedule = optax.exponential_decay(LEARNING_RATE, transition_steps=steps, decay_rate=FINAL_RATE_FRACTION)
+    return optax.adam(schedule)
+
+
+@functools.lru_cache(maxsize=4)
+def _init(steps: int):
+    """The jitted optimiser initialisation; it does not depend on the model, so it compiles once per
+    process and array shape, not once per agent."""
+    import jax
+
+    return jax.jit(jax.vmap(jax.vmap(_optimiser(steps).init)))

@@ -12,6 +12,8 @@ from runtime.agents.data import Dataset
 from runtime.search.verdict import Verdict
 from runtime.search.worker import enter_stage
 
+PROBE_POINTS = 9   # the likelihood and its gradient are checked at the defaults and at least 8 random points
+
 
 @dataclass(frozen=True)
 class AgentProblem:
@@ -34,7 +36,7 @@ def verify_agent(candidate: ir.AgentIR, problem: AgentProblem, seed: int | None)
     model = agent_model(candidate)
     enter_stage("test")
     rng = np.random.default_rng(seed)
-    problem_text = _likelihood_problem(model, problem.data, rng)
+    problem_text = _likelihood_problem(model, problem, rng)
     if problem_text:
         return Verdict.failed("test", problem_text)
     enter_stage("score")
@@ -55,32 +57,55 @@ def verify_agent(candidate: ir.AgentIR, problem: AgentProblem, seed: int | None)
                                          "params": params})
 
 
-def _likelihood_problem(model, data: Dataset, rng: np.random.Generator) -> str | None:
+def _likelihood_problem(model, problem: AgentProblem, rng: np.random.Generator) -> str | None:
     """Plain words when the likelihood or its gradient is not finite somewhere the optimiser may go,
-    or when the compiled likelihood disagrees with the reference loop."""
-    import jax
-    import jax.numpy as jnp
+    or when the compiled likelihood disagrees with the reference loop.
 
-    from runtime.agents import likelihood, reference
-    from runtime.agents.model import constrain, unconstrain
+    The probe runs on the Adam chunk the score stage fits with (same model, steps and array shapes),
+    so this stage compiles nothing of its own.
+    """
+    from runtime.agents.fitting import probe
 
-    session = (data.choices[0, 0], data.rewards[0, 0], data.instructed[0, 0])
-    batch = tuple(jnp.asarray(a)[None] for a in session)
-    # the defaults, then points spread over the unconstrained space the optimiser will explore
-    points = np.stack([unconstrain(model.params, model.defaults())]
-                      + [rng.normal(scale=2.0, size=len(model.params)) for _ in range(8)]).astype(np.float32)
-    value_and_grad = jax.jit(jax.vmap(jax.value_and_grad(
-        lambda u: likelihood.sessions_loglik(model, u, *batch))))
-    lls, grads = (np.asarray(x) for x in value_and_grad(jnp.asarray(points)))
-    for u, ll, grad in zip(points, lls, grads):
-        if not (np.isfinite(ll) and np.all(np.isfinite(grad))):
-            params = constrain(np, model.params, u.astype(np.float64))
-            shown = ", ".join(f"{k}={float(v):.3g}" for k, v in params.items()) or "no parameters"
-            return (f"the log-likelihood or its gradient is not finite at {shown}: guard divisions, logs "
-                    "and square roots so every parameter value gives a finite likelihood")
-    params = {k: float(v) for k, v in constrain(np, model.params, points[0].astype(np.float64)).items()}
-    want = reference.session_loglik(model, params, *session)
-    if abs(float(lls[0]) - want) > 1e-4 * (1 + abs(want)):
-        return (f"the compiled likelihood {float(lls[0]):.6g} disagrees with the reference loop's {want:.6g}: "
+    batches = _probe_points(model, problem, rng)
+    results = [probe(model, problem.data, points, steps=problem.steps) for points in batches]
+    for points, (lls, grads) in zip(batches, results, strict=True):
+        bad = ~(np.isfinite(lls) & np.all(np.isfinite(grads), axis=-1))
+        if bad.any():
+            return _not_finite(model, points[tuple(np.argwhere(bad)[0])])
+    return _disagreement(model, problem.data, batches[0][0, 0], float(results[0][0][0, 0]))
+
+
+def _probe_points(model, problem: AgentProblem, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches shaped like the fit's starting points [S, R, P]: every subject's first point is the
+    defaults, the others spread over the unconstrained space the optimiser will explore; enough
+    batches for at least PROBE_POINTS points."""
+    from runtime.agents.model import unconstrain
+
+    shape = (len(problem.data.subjects), problem.restarts, len(model.params))
+    batches = [rng.normal(scale=2.0, size=shape) for _ in range(-(-PROBE_POINTS // (shape[0] * shape[1])))]
+    batches[0][:, 0] = unconstrain(model.params, model.defaults())
+    return [b.astype(np.float32) for b in batches]
+
+
+def _not_finite(model, u: np.ndarray) -> str:
+    from runtime.agents.model import constrain
+
+    params = constrain(np, model.params, u.astype(np.float64))
+    shown = ", ".join(f"{k}={float(v):.3g}" for k, v in params.items()) or "no parameters"
+    return (f"the log-likelihood or its gradient is not finite at {shown}: guard divisions, logs "
+            "and square roots so every parameter value gives a finite likelihood")
+
+
+def _disagreement(model, data: Dataset, u: np.ndarray, got: float) -> str | None:
+    """Plain words when the compiled log-likelihood `got` of the first subject's training sessions
+    at u differs from the reference loop's."""
+    from runtime.agents import reference
+    from runtime.agents.data import split
+    from runtime.agents.model import constrain
+
+    params = {k: float(v) for k, v in constrain(np, model.params, u.astype(np.float64)).items()}
+    want = reference.subject_loglik(model, params, split(data)[0], 0)
+    if abs(got - want) > 1e-4 * (1 + abs(want)):
+        return (f"the compiled likelihood {got:.6g} disagrees with the reference loop's {want:.6g}: "
                 "this is a plmr bug, please report it")
     return None
