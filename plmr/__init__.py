@@ -6,6 +6,7 @@
 """
 
 from dsl.diagnostics import PlmrError
-from plmr.api import Program, fit, load, loads, read_data, sample, search, simulate, verify
+from plmr.api import Program, fit, load, loads, read_data, run_sharded, sample, search, simulate, verify
 
-__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "sample", "search", "simulate", "verify"]
+__all__ = ["PlmrError", "Program", "fit", "load", "loads", "read_data", "run_sharded", "sample", "search", "simulate",
+           "verify"]

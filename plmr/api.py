@@ -136,6 +136,17 @@ def simulate(program: Program | str | Path, layout: str, shapes: dict[str, int] 
                            inputs=inputs, seed=seed)
 
 
+def run_sharded(program: Program | str | Path, layout: str, *arrays, grid: tuple[int, int] | None = None,
+                devices=None):
+    """Run a layout as a real multi-device JAX program (shard_map over a ("y", "x") device mesh):
+    one numpy array, or a tuple when the kernel returns several. The layout's grid is re-targeted to
+    the devices jax has (see runtime.shard_backend), or to `grid` = (rows, cols) of devices."""
+    from runtime.shard_backend import run_layout
+
+    outputs = run_layout(_program(program).layout(layout), arrays, devices=devices, grid=grid)
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
 def verify(candidate: str, reference: Program | str | Path, *, kernel: str | None = None, layout: str | None = None,
            agent: str | None = None, data=None, shapes: dict | None = None, seed: int | None = None, **options):
     """Verify candidate text (bare source or an LLM reply) against a declaration of `reference`:
@@ -194,5 +205,5 @@ def search(program: Program | str | Path, problem: str, *, generator: str = "evo
                           seeds=(found.start_source,))
 
 
-__all__ = ["Program", "verify", "search", "simulate", "PlmrError", "load", "loads", "BACKENDS", "sample", "fit",
-           "read_data"]
+__all__ = ["Program", "verify", "search", "simulate", "run_sharded", "PlmrError", "load", "loads", "BACKENDS",
+           "sample", "fit", "read_data"]
