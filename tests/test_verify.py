@@ -179,3 +179,14 @@ def test_a_timeout_a_library_turns_into_its_own_error_is_still_a_timeout():
 
     verdict = verify_capped(library_that_rewraps, "", 0.02)
     assert not verdict.ok and "time cap of 0.02s" in verdict.feedback
+
+
+def test_warnings_about_the_candidate_reach_the_feedback_but_not_the_references(norms):
+    dead = ("kernel softmax(x: f32[N, D]) -> f32[N, D] {\n  junk[n] = sum(d) x[n, d]\n"
+            "  m[n] = max(d) x[n, d]\n  e[n, d] = exp(x[n, d] - m[n])\n  y[n, d] = e[n, d] / sum(k) e[n, k]\n"
+            "  return y\n}\n")
+    verdict = verify(dead, norms, kind="kernel", name="softmax", seed=0)
+    assert verdict.ok and "warning[W001]: junk is computed" in verdict.feedback
+    assert [w["code"] for w in verdict.details["warnings"]] == ["W001"]
+    clean = verify(dead.replace("  junk[n] = sum(d) x[n, d]\n", ""), norms, kind="kernel", name="softmax", seed=0)
+    assert clean.ok and "warning" not in clean.feedback and "warnings" not in clean.details

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from compiler.check import CheckedModule, check_module
 from dsl import ast
@@ -26,6 +26,17 @@ class Candidate:
         """Those of `found` (checked declarations by name) that the candidate itself declares."""
         names = {d.name.name for d in self.module.decls}
         return {name: value for name, value in found.items() if name in names}
+
+    def noted(self, verdict: Verdict) -> Verdict:
+        """The verdict with the checker's warnings about the candidate's own declarations appended to
+        its feedback (an unused parameter is worth telling the next prompt about, pass or fail)."""
+        source = self.module.decls[0].span.source if self.module.decls else None
+        warnings = [w for w in self.checked.warnings if w.span is not None and w.span.source is source]
+        if not warnings:
+            return verdict
+        text = "\n\n".join(w.render() for w in warnings)
+        return replace(verdict, feedback=f"{verdict.feedback}\n\n{text}".strip(),
+                       details={**verdict.details, "warnings": [w.to_dict() for w in warnings]})
 
 
 def front_stages(reply: str, limits: Limits, context: tuple = ()) -> Candidate | Verdict:
