@@ -21,8 +21,13 @@ from compiler.layout_ir import LayoutIR
 from compiler.lower_shard import SHIFTING, lower_shard
 from dsl.diagnostics import error
 
-HOW_TO_GET_DEVICES = ("start Python with XLA_FLAGS=--xla_force_host_platform_device_count=8 (or call "
-                      "jax.config.update('jax_num_cpu_devices', 8)) before jax runs anything in the process")
+
+
+def how_to_get_devices(count: int) -> str:
+    """The advice for too few devices: virtual CPU devices must be asked for before jax starts."""
+    count = max(8, count)
+    return (f"start Python with XLA_FLAGS=--xla_force_host_platform_device_count={count} (or call "
+            f"jax.config.update('jax_num_cpu_devices', {count})) before jax runs anything in the process")
 
 
 def run_layout(layout: LayoutIR, arrays, devices=None, grid: tuple[int, int] | None = None
@@ -46,7 +51,7 @@ def device_grid(layout: LayoutIR, devices: int, grid: tuple[int, int] | None = N
         return _checked_grid(layout, devices, grid)
     if devices < 2 and layout.grid != (1, 1):
         raise error("E782", f"layout {layout.name} is spread over {layout.grid[0]} x {layout.grid[1]} PEs "
-                    f"but jax sees {devices} device", layout.span, help=HOW_TO_GET_DEVICES)
+                    f"but jax sees {devices} device", layout.span, help=how_to_get_devices(2))
     ny, nx = layout.grid
     if layout.algorithm in SHIFTING:
         side = min(math.isqrt(devices), ny, nx)
@@ -63,7 +68,7 @@ def _checked_grid(layout: LayoutIR, devices: int, grid) -> tuple[int, int]:
     gy, gx = grid
     if gy * gx > devices:
         raise error("E782", f"a {gy} x {gx} device grid needs {gy * gx} devices but jax sees {devices}",
-                    help=HOW_TO_GET_DEVICES)
+                    help=how_to_get_devices(gy * gx))
     ny, nx = layout.grid
     if gy > ny or gx > nx:
         raise error("E784", f"a {gy} x {gx} device grid is larger than layout {layout.name}'s "

@@ -1,0 +1,189 @@
+"""Layouts as real multi-device JAX programs (compiler.lower_shard, runtime.shard_backend).
+
+jax fixes its device count when it first starts and this process has one device, so the sharded
+programs run in one child process (tests/shard_child.py, 16 virtual CPU devices, 8 used unless a
+case needs more) that reports JSON; the grid rule, the host-side placement and argument errors are
+tested here directly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import shard_child
+from compiler.lower_shard import Placement
+from dsl.diagnostics import PlmrError
+from runtime.shard_backend import device_grid, run_layout
+
+HERE = Path(__file__).resolve().parent
+LAYOUTS = shard_child.layouts()
+SUPPORTED = [name for name in LAYOUTS if name not in shard_child.UNSUPPORTED]
+
+
+@pytest.fixture(scope="module")
+def child() -> dict:
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={shard_child.DEVICES}",
+           "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, str(HERE / "shard_child.py")], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=HERE.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- results against the reference
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_sharded_results_equal_the_reference(child, name):
+    found = child["differential"][name]
+    assert found["failure"] is None, found["failure"]
+    assert found["examples"] == 5
+
+
+def test_every_stdlib_layout_but_attention_is_supported():
+    from stdlib import layout_files
+
+    import plmr
+
+    shipped = {n for p in layout_files() for n in plmr.load(p).layouts}
+    assert shipped - set(SUPPORTED) == {"attention_prefill"}
+
+
+def test_run_sharded_api_on_a_layout_file(child):
+    assert child["api"]["shape"] == [9, 7]
+    assert child["api"]["error"] <= 1.0
+
+
+# ---------------------------------------------------------------- the algorithms' own communication
+
+
+EXPECTED_COLLECTIVES = {
+    "gemm_cannon": ["ppermute"], "gemm_meshgemm": ["ppermute"], "gemm_summa": ["all_gather"],
+    "gemm_bt_meshgemm": ["ppermute", "psum"], "gemm_bt_cannon": ["ppermute", "psum"],
+    "gemv_chain": ["psum"], "gemv_ring": ["psum"], "gemv_ktree": ["psum"], "softmax_rows": ["pmax", "psum"],
+    "rmsnorm_rows": ["psum"], "layernorm_rows": ["psum"], "axpby_tiles": [], "gelu_tiles": [],
+}
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_program_uses_its_algorithms_collectives(child, name):
+    """Cannon and MeshGEMM shift with ppermute and gather nothing; SUMMA broadcasts by all_gather."""
+    assert child["collectives"][name]["used"] == EXPECTED_COLLECTIVES[name]
+
+
+@pytest.mark.parametrize("name", ["gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm"])
+@pytest.mark.parametrize("side", [3, 4])
+def test_shift_algorithms_on_larger_square_grids(child, name, side):
+    found = child["rings"][f"{name}@{side}"]
+    assert found["grid"] == [side, side]
+    assert found["error"] <= 1.0
+
+
+def test_meshgemm_shifts_stay_within_two_devices_where_cannon_wraps_around(child):
+    rings = child["rings"]
+    assert rings["gemm_meshgemm@4"]["hops"] == 2
+    assert rings["gemm_bt_meshgemm@4"]["hops"] == 2
+    assert rings["gemm_cannon@4"]["hops"] == 3
+
+
+def test_default_grids_on_eight_devices(child):
+    grids = {name: tuple(found["grid"]) for name, found in child["collectives"].items()}
+    assert {grids[n] for n in ("gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm", "gemm_bt_cannon")} == {(2, 2)}
+    assert {grids[n] for n in ("gemm_summa", "gemv_ktree", "softmax_rows", "axpby_tiles")} == {(2, 4)}
+
+
+# ---------------------------------------------------------------- user errors
+
+
+def test_unsupported_pattern_error(child, golden):
+    golden(HERE / "golden" / "shard_unsupported.expected", child["errors"]["unsupported"] + "\n")
+
+
+def test_too_few_devices_error(child, golden):
+    golden(HERE / "golden" / "shard_too_few.expected", child["errors"]["too_few"] + "\n")
+
+
+def test_one_device_says_how_to_get_more(child):
+    text = child["errors"]["one_device"]
+    assert "error[E782]: layout gemm_cannon is spread over 64 x 64 PEs but jax sees 1 device" in text
+    assert "XLA_FLAGS=--xla_force_host_platform_device_count=8" in text
+
+
+def test_shift_algorithm_refuses_a_non_square_grid(child):
+    assert "error[E781]: cannon shifts tiles around square rings, but the device grid is 2 x 4" in \
+        child["errors"]["not_square"]
+
+
+def test_wrong_input_rank_is_a_plmr_error():
+    with pytest.raises(PlmrError, match=r"input A should have rank 2"):
+        run_layout(LAYOUTS["gemm_cannon"], [np.zeros(4), np.zeros((4, 4))])
+
+
+@pytest.mark.parametrize("grid", [(0, 2), (2,), (2.0, 2), (True, 2)])
+def test_bad_grid_is_a_plmr_error(grid):
+    with pytest.raises(PlmrError, match=r"E783.*two positive integers"):
+        device_grid(LAYOUTS["gemm_summa"], 8, grid)
+
+
+def test_grid_larger_than_the_layout_is_refused():
+    small = replace(LAYOUTS["gemm_summa"], grid=(2, 2))
+    with pytest.raises(PlmrError, match=r"E784.*2 x 4 device grid is larger than layout gemm_summa's 2 x 2"):
+        device_grid(small, 8, (2, 4))
+
+
+# ---------------------------------------------------------------- the grid rule
+
+
+@given(st.integers(2, 64), st.integers(1, 40), st.integers(1, 40),
+       st.sampled_from(["gemm_cannon", "gemm_summa", "softmax_rows"]))
+def test_device_grid_uses_the_most_devices_that_fit(devices, ny, nx, name):
+    layout = replace(LAYOUTS[name], grid=(ny, nx))
+    gy, gx = device_grid(layout, devices)
+    assert gy * gx <= devices and gy <= ny and gx <= nx
+    if layout.algorithm == "cannon":
+        assert gy == gx and (gy + 1) ** 2 > min(devices, ny * ny, nx * nx)
+    else:
+        best = max(a * b for a in range(1, ny + 1) for b in range(1, nx + 1) if a * b <= devices)
+        assert gy * gx == best
+
+
+def test_device_grid_keeps_the_layouts_aspect():
+    wide = replace(LAYOUTS["softmax_rows"], grid=(4, 64))
+    assert device_grid(wide, 8) == (1, 8)
+    assert device_grid(LAYOUTS["softmax_rows"], 8) == (2, 4)
+    assert device_grid(LAYOUTS["softmax_rows"], 16) == (4, 4)
+
+
+# ---------------------------------------------------------------- host-side placement
+
+
+@given(st.integers(1, 5), st.integers(1, 20), st.integers(1, 20), st.integers(0, 2**31))
+def test_placement_round_trips_with_padding_and_ring_order(g, rows, cols, seed):
+    ring = tuple(int(p) for p in np.random.default_rng(seed).permutation(g))
+    placement = shard_child_placement(g, rows, cols, ring)
+    array = np.random.default_rng(seed).standard_normal((rows, cols))
+    placed = placement.to_devices(array)
+    assert placed.shape == placement.padded and all(n % g == 0 for n in placed.shape)
+    np.testing.assert_array_equal(placement.from_devices(placed), array)
+
+
+def test_placement_puts_logical_block_p_at_its_ring_position():
+    ring = (0, 2, 3, 1)  # the interleaved ring of 4
+    placement = shard_child_placement(4, 4, 4, ring)
+    placed = placement.to_devices(np.arange(16.0).reshape(4, 4))
+    for p, physical in enumerate(ring):
+        assert placed[physical, 0] == 4 * p
+
+
+def shard_child_placement(g: int, rows: int, cols: int, ring: tuple[int, ...]) -> Placement:
+    padded = (-(-rows // g) * g, -(-cols // g) * g)
+    return Placement("A", (rows, cols), padded, ("y", "x"), 0.0, (ring, ring))
