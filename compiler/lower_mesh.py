@@ -32,15 +32,17 @@ class Lowered:
 def lower_layout(layout: LayoutIR, dims: dict[str, int], grid: tuple[int, int] | None = None) -> Lowered:
     """The mesh program of `layout` at the given kernel dimensions, on its grid (or `grid`)."""
     grid = _grid(layout, grid)
-    sizes = _sizes(layout, dims)
-    program = LOWERINGS[_family(layout.pattern.kind)](layout, sizes, grid, ELEM_BYTES[layout.kernel.results[0].dtype])
+    sizes = tensor_sizes(layout, dims)
+    lower = LOWERINGS[pattern_family(layout.pattern.kind)]
+    program = lower(layout, sizes, grid, ELEM_BYTES[layout.kernel.results[0].dtype])
     roles = {r.tensor: r.builder for r in layout.pattern.roles}
     inputs = tuple((p.name, roles[p.name]) for p in layout.kernel.params)
     outputs = tuple((r.name, roles[r.name]) for r in layout.kernel.results)
     return Lowered(program, inputs, outputs)
 
 
-def _family(kind: str) -> str:
+def pattern_family(kind: str) -> str:
+    """The lowering that handles a pattern kind (the three row norms share one, as do both attentions)."""
     return {"softmax": "rows", "rmsnorm": "rows", "layernorm": "rows", "attention_causal": "attention"}.get(kind, kind)
 
 
@@ -55,7 +57,7 @@ def _grid(layout: LayoutIR, grid: tuple[int, int] | None) -> tuple[int, int]:
     return ny, nx
 
 
-def _sizes(layout: LayoutIR, dims: dict[str, int]) -> dict[str, tuple[int, ...]]:
+def tensor_sizes(layout: LayoutIR, dims: dict[str, int]) -> dict[str, tuple[int, ...]]:
     """The concrete shape of every kernel tensor the pattern names."""
     kernel = layout.kernel
     unknown = sorted(set(dims) - set(kernel.dims))

@@ -23,7 +23,7 @@ import numpy as np
 
 from compiler.bind import bind, numpy_dtype
 from compiler.layout_ir import LayoutIR
-from compiler.lower_mesh import _family, _sizes
+from compiler.lower_mesh import pattern_family, tensor_sizes
 from dsl.diagnostics import error
 from runtime.mesh.program import Ring
 from runtime.mesh.rings import positions
@@ -117,7 +117,7 @@ def lower_shard(layout: LayoutIR, dims: dict[str, int], mesh) -> ShardedLayout:
     """The device program of `layout` at kernel sizes `dims` on `mesh` (a jax Mesh, axes y and x)."""
     import jax
 
-    family = _family(layout.pattern.kind)
+    family = pattern_family(layout.pattern.kind)
     if family not in PLANS:
         raise error("E780", f"layout {layout.name} is {layout.pattern.describe()}, which has no multi-device "
                     "JAX program yet", layout.span,
@@ -127,7 +127,7 @@ def lower_shard(layout: LayoutIR, dims: dict[str, int], mesh) -> ShardedLayout:
     if layout.algorithm in SHIFTING and grid[0] != grid[1]:
         raise error("E781", f"{layout.algorithm} shifts tiles around square rings, but the device grid is "
                     f"{grid[0]} x {grid[1]}", layout.span, help="pass a square grid, e.g. grid=(2, 2)")
-    plan = PLANS[family](layout, _sizes(layout, dims), grid)
+    plan = PLANS[family](layout, tensor_sizes(layout, dims), grid)
     mapped = jax.shard_map(plan.body, mesh=mesh, in_specs=tuple(p.spec() for p in plan.inputs),
                            out_specs=tuple(p.spec() for p in plan.outputs))
     return ShardedLayout(layout.name, grid, plan, jax.jit(mapped), mesh)
