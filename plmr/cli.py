@@ -13,7 +13,7 @@ import sys
 from dsl.diagnostics import PlmrError
 
 # Subcommands in the order --help lists them; each module has `register(subparsers)`.
-COMMANDS = ["tour", "check", "fmt", "run", "compile", "simulate", "sample", "fit", "verify", "search"]
+COMMANDS = ["tour", "check", "fmt", "run", "compile", "simulate", "shard", "sample", "fit", "verify", "search"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -174,7 +174,7 @@ def test_simulate_prints_violations_and_still_exits_zero():
 
 @pytest.mark.parametrize("args,words", [
     (["--shapes", "N=8"], "needs the size of K"),
-    (["--shapes", "N=8,K=8", "--mesh", "7by7"], "bad mesh size '7by7'"),
+    (["--shapes", "N=8,K=8", "--mesh", "7by7"], "bad --mesh size '7by7'"),
     (["--shapes", "N=8,K=8", "--out", "x.npz"], "--inputs and --out need --numeric"),
     (["--shapes", "N=8,K=x"], "bad shape 'K=x'"),
 ])

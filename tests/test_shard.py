@@ -187,3 +187,27 @@ def test_placement_puts_logical_block_p_at_its_ring_position():
 def shard_child_placement(g: int, rows: int, cols: int, ring: tuple[int, ...]) -> Placement:
     padded = (-(-rows // g) * g, -(-cols // g) * g)
     return Placement("A", (rows, cols), padded, ("y", "x"), 0.0, (ring, ring))
+
+
+# ---------------------------------------------------------------- the plmr shard command
+
+
+def plmr_shard(*args: str) -> subprocess.CompletedProcess:
+    """`plmr shard` in a fresh process: it starts its own virtual devices before jax does."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    return subprocess.run([sys.executable, "-m", "plmr", "shard", *args], capture_output=True, text=True,
+                          timeout=120, cwd=HERE.parent, env=env)
+
+
+def test_plmr_shard_runs_a_layout_on_the_devices_it_starts_and_checks_it():
+    done = plmr_shard("stdlib/layouts/gemm.plmr", "gemm_meshgemm", "--devices", "9", "--shapes", "M=10,K=7,N=5")
+    assert done.returncode == 0, done.stderr
+    assert "gemm at M=10, K=7, N=5 on a 3 x 3 grid of 9 cpu devices" in done.stdout
+    assert "C: float32[10, 5]  max error against the reference" in done.stdout and done.stdout.rstrip().endswith("ok")
+
+
+def test_plmr_shard_says_what_is_wrong():
+    too_few = plmr_shard("stdlib/layouts/gemm.plmr", "gemm_summa", "--devices", "4", "--grid", "2x4")
+    assert too_few.returncode == 2 and "error[E785]: --devices 4 is too few: the device grid needs 8" in too_few.stderr
+    attention = plmr_shard("stdlib/layouts/rows.plmr", "attention_prefill")
+    assert attention.returncode == 2 and "error[E780]" in attention.stderr and "Traceback" not in attention.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from dsl.diagnostics import error
 
 
@@ -21,3 +23,18 @@ def source_files(paths: list[str]) -> list[Path]:
         else:
             raise error("E031", f"{p}: no such file or directory")
     return files
+
+
+def kernel_inputs(path: str, kernel) -> list[np.ndarray]:
+    """A kernel's inputs from an .npz holding one array per parameter name, in parameter order."""
+    try:
+        with np.load(path) as data:
+            arrays = dict(data)
+    except (OSError, ValueError) as exc:
+        raise error("E410", f"cannot read inputs from {path}: {exc}") from None
+    missing = [p.name for p in kernel.params if p.name not in arrays]
+    if missing:
+        raise error("E411", f"{path} has no array named {missing[0]}",
+                    help=f"it has: {', '.join(arrays) or 'nothing'}; kernel {kernel.name} needs: "
+                         + ", ".join(p.name for p in kernel.params))
+    return [arrays[p.name] for p in kernel.params]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.diagnostics import error
 from plmr.api import BACKENDS, load
+from plmr.commands import kernel_inputs
 from runtime.inputs import default_dims, parse_shapes, random_inputs
 
 
@@ -24,25 +24,11 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _load_inputs(path: str, kernel) -> list[np.ndarray]:
-    try:
-        with np.load(path) as data:
-            arrays = dict(data)
-    except (OSError, ValueError) as exc:
-        raise error("E410", f"cannot read inputs from {path}: {exc}") from None
-    missing = [p.name for p in kernel.params if p.name not in arrays]
-    if missing:
-        raise error("E411", f"{path} has no array named {missing[0]}",
-                    help=f"it has: {', '.join(arrays) or 'nothing'}; kernel {kernel.name} needs: "
-                         + ", ".join(p.name for p in kernel.params))
-    return [arrays[p.name] for p in kernel.params]
-
-
 def run(args) -> int:
     program = load(args.file)
     kernel = program.kernel(args.kernel)
     if args.inputs:
-        inputs = _load_inputs(args.inputs, kernel)
+        inputs = kernel_inputs(args.inputs, kernel)
     else:
         dims = default_dims(kernel, parse_shapes(args.shapes))
         inputs = random_inputs(kernel, dims, args.seed)

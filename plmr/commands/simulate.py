@@ -35,13 +35,13 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def parse_grid(text: str | None) -> tuple[int, int] | None:
+def parse_grid(text: str | None, flag: str = "--mesh") -> tuple[int, int] | None:
     """`720x720` → (720, 720)."""
     if text is None:
         return None
     found = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if found is None:
-        raise error("E770", f"bad mesh size {text!r}", help="write it as ROWSxCOLUMNS, e.g. --mesh 720x720")
+        raise error("E770", f"bad {flag} size {text!r}", help=f"write it as ROWSxCOLUMNS, e.g. {flag} 4x4")
     return int(found[1]), int(found[2])
 
 
