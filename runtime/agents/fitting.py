@@ -27,6 +27,9 @@ from runtime.agents.score import FitResult, Score, SubjectFit
 CHUNK_STEPS = 50
 LEARNING_RATE = 0.2          # Adam's first step size, in unconstrained units
 FINAL_RATE_FRACTION = 0.01   # the step size decays exponentially to this fraction at the last step
+# XLA's older CPU fusion emitters compile an agent's Adam chunk in about half the time of the default
+# (MLIR) ones, with the same results bit for bit and no slower runs (benchmarks/bench_verify.py)
+XLA_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,23 +238,24 @@ def _solver(model: AgentModel, steps: int) -> _Solver:
     def objective(u, choices, rewards, instructed, trials):
         return -sessions_loglik(model, u, choices, rewards, instructed) / jax.numpy.maximum(trials, 1.0)
 
-    def step(_, carry, data):
-        u, state, _, _ = carry
+    def step(u, state, *data):
         value, grad = jax.value_and_grad(objective)(u, *data)
         updates, state = optimiser.update(grad, state, u)
         return optax.apply_updates(u, updates), state, value, grad
 
-    def run_chunk(u, state, steps, *data):
+    every_lane = jax.vmap(jax.vmap(step, in_axes=(0, 0, None, None, None, None)))  # problems x restarts
+
+    def run(u, state, steps, *data):
         """Adam steps (a traced count, so one compile serves a whole chunk and a single evaluation);
         also the loss and gradient at the last step, before its update: the losses that rank
-        restarts, and the likelihood and gradient at given points, need no function of their own."""
-        start = (u, state, jax.numpy.zeros((), u.dtype), jax.numpy.zeros_like(u))
-        return jax.lax.fori_loop(0, steps, functools.partial(step, data=data), start)
+        restarts, and the likelihood and gradient at given points, need no function of their own.
+        The loop is outside the vmaps: a batched loop would be traced again for each batching level."""
+        start = (u, state, jax.numpy.zeros(u.shape[:2], u.dtype), jax.numpy.zeros_like(u))
+        return jax.lax.fori_loop(0, steps, lambda _, carry: every_lane(*carry[:2], *data), start)
 
-    over_restarts = (0, 0, None, None, None, None, None)
-    run = jax.vmap(jax.vmap(run_chunk, in_axes=over_restarts), in_axes=(0, 0, None, 0, 0, 0, 0))
     loglik = jax.vmap(functools.partial(sessions_loglik, model))
-    return _Solver(_init(steps), jax.jit(run), jax.jit(loglik))
+    return _Solver(_init(steps), jax.jit(run, compiler_options=XLA_OPTIONS),
+                   jax.jit(loglik, compiler_options=XLA_OPTIONS))
 
 
 @functools.lru_cache(maxsize=4)

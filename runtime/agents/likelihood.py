@@ -1,4 +1,4 @@
-"""The compiled log-likelihood: a `lax.scan` over trials, `vmap`ed over sessions.
+"""The compiled log-likelihood: a `lax.scan` over trials whose body is `vmap`ed over sessions.
 
 Imports JAX inside functions: the front end imports this package's data modules without JAX.
 Semantics are those documented in `runtime.agents.model` and implemented independently, as a plain
@@ -12,6 +12,21 @@ from runtime.agents.model import AgentModel, constrain
 
 def session_loglik(model: AgentModel, params: dict, choices, rewards, instructed):
     """Summed log p(choice) over the scored trials of one session (arrays [T])."""
+    import jax.numpy as jnp
+
+    return _loglik(model, params, *(jnp.asarray(a)[None] for a in (choices, rewards, instructed)))
+
+
+def sessions_loglik(model: AgentModel, u, choices, rewards, instructed):
+    """Summed log-likelihood of sessions [N, T] under unconstrained parameters u[P]."""
+    import jax.numpy as jnp
+
+    return _loglik(model, constrain(jnp, model.params, u), choices, rewards, instructed)
+
+
+def _loglik(model: AgentModel, params: dict, choices, rewards, instructed):
+    """Summed log-likelihood of sessions [N, T]: one scan over trials, the sessions `vmap`ed inside its
+    body (a scan `vmap`ed from outside is traced once more per batching level)."""
     import jax
     import jax.numpy as jnp
 
@@ -23,10 +38,12 @@ def session_loglik(model: AgentModel, params: dict, choices, rewards, instructed
         ll = jnp.where(valid & ~forced, logp[safe], 0.0)
         return advance(model, params, state, choice, reward), ll
 
-    state = jax.tree.map(jnp.asarray, model.init_state(jnp, params))
+    choices, instructed = jnp.asarray(choices), jnp.asarray(instructed)
     rewards = jnp.asarray(rewards, dtype=jnp.result_type(float))   # float64 when x64 is on
-    _, lls = jax.lax.scan(trial, state, (choices, rewards, instructed))
-    return lls.sum()
+    state = jax.tree.map(lambda x: jnp.broadcast_to(x, choices.shape[:1] + jnp.shape(x)),
+                         model.init_state(jnp, params))
+    _, lls = jax.lax.scan(jax.vmap(trial), state, (choices.T, rewards.T, instructed.T))
+    return lls.sum(axis=0).sum()
 
 
 def advance(model: AgentModel, params: dict, state, choice, reward):
@@ -37,13 +54,3 @@ def advance(model: AgentModel, params: dict, state, choice, reward):
     valid = choice >= 0
     moved = model.update(jnp, params, state, jnp.where(valid, choice, 0), reward)
     return jax.tree.map(lambda new, old: jnp.where(valid, new, old).astype(old.dtype), moved, state)
-
-
-def sessions_loglik(model: AgentModel, u, choices, rewards, instructed):
-    """Summed log-likelihood of sessions [N, T] under unconstrained parameters u[P]."""
-    import jax
-    import jax.numpy as jnp
-
-    params = constrain(jnp, model.params, u)
-    per_session = jax.vmap(lambda c, r, i: session_loglik(model, params, c, r, i))
-    return per_session(choices, rewards, instructed).sum()
