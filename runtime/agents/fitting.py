@@ -136,7 +136,7 @@ def _optimise(model: AgentModel, problems: _Problems, start: np.ndarray, steps: 
         ll, _ = _evaluate(solver, start, problems.arrays()[:3])
         return start, -ll / np.maximum(problems.trials, 1.0)[:, None]
     data = tuple(jnp.asarray(a) for a in problems.arrays())
-    u = jnp.asarray(start, dtype=jnp.result_type(float))
+    u = _on_device(start)
     state = solver.init(u)
     with _progress_bar(model, steps, progress) as bar:
         for done in range(0, steps, CHUNK_STEPS):
@@ -153,10 +153,18 @@ def _evaluate(solver: _Solver, points: np.ndarray, arrays: tuple) -> tuple[np.nd
     """
     import jax.numpy as jnp
 
-    u = jnp.asarray(points, dtype=jnp.result_type(float))
+    u = _on_device(points)
     ones = jnp.ones(len(points), dtype=np.float32)
     _, _, loss, grad = solver.run(u, solver.init(u), 1, *map(jnp.asarray, arrays), ones)
     return -np.asarray(loss), -np.asarray(grad)
+
+
+def _on_device(points: np.ndarray):
+    """Points as a JAX array of JAX's float type; converted by numpy and copied, since jnp.asarray
+    compiles a small function for each new shape (the parameter count changes between agents)."""
+    import jax
+
+    return jax.device_put(np.asarray(points, dtype=jax.numpy.result_type(float)))
 
 
 def _progress_bar(model: AgentModel, steps: int, progress: bool):
@@ -201,7 +209,7 @@ def _split_logliks(model: AgentModel, steps: int, best: np.ndarray, splits: tupl
 
     solver = _solver(model, steps)
     if shared:
-        u = jnp.asarray(best, dtype=jnp.result_type(float))
+        u = _on_device(best)
         return [np.asarray(solver.loglik(u, *map(jnp.asarray, _arrays(part)))) for part in splits]
     points = np.repeat(best[:, None], restarts, axis=1)
     sessions = splits[0].choices.shape[1]

@@ -3,7 +3,7 @@ likelihood and its gradient are finite, then its score is the held-out normalize
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def _likelihood_problem(model, problem: AgentProblem, rng: np.random.Generator) 
         bad = ~(np.isfinite(lls) & np.all(np.isfinite(grads), axis=-1))
         if bad.any():
             return _not_finite(model, points[tuple(np.argwhere(bad)[0])])
-    return _disagreement(model, problem.data, batches[0][0, 0], float(results[0][0][0, 0]))
+    return _disagreement(model, problem, batches[0])
 
 
 def _probe_points(model, problem: AgentProblem, rng: np.random.Generator) -> list[np.ndarray]:
@@ -96,15 +96,21 @@ def _not_finite(model, u: np.ndarray) -> str:
             "and square roots so every parameter value gives a finite likelihood")
 
 
-def _disagreement(model, data: Dataset, u: np.ndarray, got: float) -> str | None:
-    """Plain words when the compiled log-likelihood `got` of the first subject's training sessions
-    at u differs from the reference loop's."""
+def _disagreement(model, problem: AgentProblem, points: np.ndarray) -> str | None:
+    """Plain words when the compiled log-likelihood of the first session at the first probe point
+    differs from the reference loop's. The other sessions are masked, so the probe keeps the fit's
+    array shapes (no compile) and the reference loop runs over one session only."""
     from runtime.agents import reference
-    from runtime.agents.data import split
+    from runtime.agents.fitting import probe
     from runtime.agents.model import constrain
 
-    params = {k: float(v) for k, v in constrain(np, model.params, u.astype(np.float64)).items()}
-    want = reference.subject_loglik(model, params, split(data)[0], 0)
+    data = problem.data
+    first = np.zeros(data.choices.shape, dtype=bool)
+    first[0, 0] = True
+    one_session = replace(data, choices=np.where(first, data.choices, -1))
+    got = float(probe(model, one_session, points, steps=problem.steps)[0][0, 0])
+    params = {k: float(v) for k, v in constrain(np, model.params, points[0, 0].astype(np.float64)).items()}
+    want = reference.session_loglik(model, params, data.choices[0, 0], data.rewards[0, 0], data.instructed[0, 0])
     if abs(got - want) > 1e-4 * (1 + abs(want)):
         return (f"the compiled likelihood {got:.6g} disagrees with the reference loop's {want:.6g}: "
                 "this is a plmr bug, please report it")
