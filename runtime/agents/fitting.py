@@ -239,27 +239,29 @@ def _solver(model: AgentModel, steps: int) -> _Solver:
     import jax
     import optax
 
-    from runtime.agents.likelihood import sessions_loglik
+    from runtime.agents.likelihood import problems_loglik, sessions_loglik
 
     optimiser = _optimiser(steps)
 
     def objective(u, choices, rewards, instructed, trials):
-        return -sessions_loglik(model, u, choices, rewards, instructed) / jax.numpy.maximum(trials, 1.0)
+        """The losses [B, R] summed (lanes are independent, so the gradient is each lane's own), and
+        each lane's loss as the auxiliary output."""
+        ll = problems_loglik(model, u, choices, rewards, instructed)
+        losses = -ll / jax.numpy.maximum(trials, 1.0)[:, None]
+        return losses.sum(), losses
 
-    def step(u, state, *data):
-        value, grad = jax.value_and_grad(objective)(u, *data)
+    def step(_, carry, data):
+        u, state, _, _ = carry
+        (_, losses), grad = jax.value_and_grad(objective, has_aux=True)(u, *data)
         updates, state = optimiser.update(grad, state, u)
-        return optax.apply_updates(u, updates), state, value, grad
-
-    every_lane = jax.vmap(jax.vmap(step, in_axes=(0, 0, None, None, None, None)))  # problems x restarts
+        return optax.apply_updates(u, updates), state, losses, grad
 
     def run(u, state, steps, *data):
         """Adam steps (a traced count, so one compile serves a whole chunk and a single evaluation);
         also the loss and gradient at the last step, before its update: the losses that rank
-        restarts, and the likelihood and gradient at given points, need no function of their own.
-        The loop is outside the vmaps: a batched loop would be traced again for each batching level."""
+        restarts, and the likelihood and gradient at given points, need no function of their own."""
         start = (u, state, jax.numpy.zeros(u.shape[:2], u.dtype), jax.numpy.zeros_like(u))
-        return jax.lax.fori_loop(0, steps, lambda _, carry: every_lane(*carry[:2], *data), start)
+        return jax.lax.fori_loop(0, steps, functools.partial(step, data=data), start)
 
     loglik = jax.vmap(functools.partial(sessions_loglik, model))
     return _Solver(_init(steps), jax.jit(run, compiler_options=XLA_OPTIONS),
@@ -276,8 +278,8 @@ def _optimiser(steps: int):
 
 @functools.lru_cache(maxsize=4)
 def _init(steps: int):
-    """The jitted optimiser initialisation; it does not depend on the model, so it compiles once per
-    process and array shape, not once per agent."""
+    """The jitted optimiser initialisation (Adam works elementwise, so one state serves every lane); it
+    does not depend on the model, so it compiles once per process and array shape, not once per agent."""
     import jax
 
-    return jax.jit(jax.vmap(jax.vmap(_optimiser(steps).init)))
+    return jax.jit(_optimiser(steps).init)
