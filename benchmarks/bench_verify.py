@@ -110,14 +110,28 @@ def _install_stage_timer(timings: Counter) -> callable:
     return close
 
 
+def _install_compile_counter(outcomes: Counter) -> None:
+    """Count XLA compilations and their seconds (JAX reports each one as a monitoring event)."""
+    import jax
+
+    def heard(event: str, seconds: float, **_) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            outcomes["xla compiles"] += 1
+            outcomes["xla compile seconds"] += seconds
+
+    jax.monitoring.register_event_duration_secs_listener(heard)
+
+
 def verify_share(jobs: list[tuple], kind: str, seed: int) -> tuple[Counter, Counter]:
-    """Verify jobs in this process: (seconds by stage, verdicts by stage)."""
+    """Verify jobs in this process: (seconds by stage, verdicts by stage and XLA compile counts)."""
     from runtime.search.problems import ProblemVerifier
     from plmr.api import load
     from runtime.verify import verify
 
     timings, outcomes = Counter(), Counter()
     close = _install_stage_timer(timings)
+    if kind in ("agent", "kernel"):
+        _install_compile_counter(outcomes)
     programs = {}
     for file, name, source in jobs:
         if kind == "kernel":
@@ -162,7 +176,11 @@ def report(row: dict, workers: int) -> None:
     verdict = "" if goal is None else f"  goal >= {goal:g}/min: {'met' if row['per_minute'] >= goal else 'MISSED'}"
     print(f"\n{row['kind']}: {row['count']} candidates in {row['wall']:.1f} s on {workers} worker(s) = "
           f"{row['per_minute']:.0f} per minute{verdict}")
+    compiles = {k: row["outcomes"].pop(k, 0) for k in ("xla compiles", "xla compile seconds")}
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items())))
+    if compiles["xla compiles"]:
+        print(f"  XLA compiles: {compiles['xla compiles'] / row['count']:.1f} per candidate, "
+              f"{1000 * compiles['xla compile seconds'] / row['count']:.0f} ms per candidate")
     total = sum(row["timings"].values()) or 1.0
     for stage in STAGES:
         seconds = row["timings"].get(stage, 0.0)

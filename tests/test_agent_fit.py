@@ -1,4 +1,5 @@
-"""Fitting: parameter and model recovery, shared fits, rejected restarts, the JSON shape, comparisons."""
+"""Fitting: parameter and model recovery, shared fits, rejected restarts, the JSON shape, comparisons,
+and probing the likelihood on the fit's own compiled function."""
 
 import json
 import math
@@ -9,8 +10,8 @@ import pytest
 from dsl.diagnostics import PlmrError
 from runtime.agents import builtin_models, reference
 from runtime.agents.data import split
-from runtime.agents.fitting import fit
-from runtime.agents.model import AgentModel, ParamSpec
+from runtime.agents.fitting import fit, probe
+from runtime.agents.model import AgentModel, ParamSpec, constrain
 from runtime.agents.score import compare
 from runtime.agents.simulation import simulate
 from runtime.agents.tasks import TASKS
@@ -129,3 +130,50 @@ def test_compare_needs_the_same_subjects():
         compare(a, b)
     same = compare(a, a)
     assert same.p_value == 1.0 and same.candidate_better == 0
+
+
+@pytest.fixture
+def xla_compiles():
+    """A list that collects the name of every XLA compilation while the test runs."""
+    import jax
+
+    seen = []
+
+    def heard(event, seconds, **metadata):
+        if event == "/jax/core/compile/backend_compile_duration":
+            seen.append(metadata.get("fun_name", "?"))
+
+    jax.monitoring.register_event_duration_secs_listener(heard)
+    yield seen
+    jax.monitoring.unregister_event_duration_listener(heard)
+
+
+def reference_gradient(model, train, subject, u, h=1e-4):
+    """Central differences of the reference loop's log-likelihood in unconstrained space (float64)."""
+    def ll(v):
+        return reference.subject_loglik(model, constrain(np, model.params, v), train, subject)
+    return np.array([(ll(u + h * e) - ll(u - h * e)) / (2 * h) for e in np.eye(len(u))])
+
+
+def test_probe_gives_each_subjects_training_likelihood_and_gradient():
+    data = simulate(Q, TASKS["drift2"], None, n_subjects=2, n_sessions=3, n_trials=40, seed=11)
+    points = np.random.default_rng(0).normal(0.0, 1.5, (2, 3, 2)).astype(np.float32)
+    lls, grads = probe(Q, data, points, steps=100)
+    train = split(data)[0]
+    for s in range(2):
+        for r in range(3):
+            u = points[s, r].astype(np.float64)
+            want = reference.subject_loglik(Q, constrain(np, Q.params, u), train, s)
+            assert lls[s, r] == pytest.approx(want, rel=1e-4)
+            np.testing.assert_allclose(grads[s, r], reference_gradient(Q, train, s, u), rtol=1e-2, atol=1e-3)
+
+
+def test_a_fit_after_a_probe_of_the_same_shapes_compiles_nothing(xla_compiles):
+    model = builtin_models.q_perseveration()    # a model object no other test has compiled for
+    data = simulate(model, TASKS["drift2"], None, n_subjects=3, n_sessions=3, n_trials=60, seed=12)
+    probe(model, data, np.zeros((3, 4, len(model.params)), np.float32), steps=100)
+    assert "jit(run)" in xla_compiles           # the probe compiled the Adam chunk …
+    xla_compiles.clear()
+    result = fit(model, data, restarts=4, steps=100, progress=False)
+    assert xla_compiles == []                   # … and the fit and its train/held-out scores reuse it
+    assert all(math.isfinite(s.test.ll) for s in result.subjects)

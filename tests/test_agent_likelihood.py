@@ -61,6 +61,26 @@ def test_jax_matches_reference(x64, name, seed, n_actions):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("name", MODELS)
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_every_lane_of_problems_loglik_is_its_own_likelihood(x64, name, seed):
+    """Points [S, R, P] share their subject's sessions but not their parameters."""
+    import jax
+
+    from runtime.agents.likelihood import problems_loglik
+
+    model = builtin_models.BUILTIN_MODELS[name](3)
+    rng = np.random.default_rng(seed)
+    data = random_dataset(rng, 3)
+    draws = [[random_params(model, rng) for _ in range(2)] for _ in data.subjects]
+    u = np.array([[d[0] for d in row] for row in draws]).reshape(len(draws), 2, -1)
+    lanes = jax.jit(lambda *a: problems_loglik(model, *a))
+    got = np.asarray(lanes(u, data.choices, data.rewards, data.instructed))
+    want = [[reference.subject_loglik(model, params, data, s) for _, params in row] for s, row in enumerate(draws)]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
 def test_masked_trials_skip_score_and_update(x64):
     """c = -1 changes nothing; an instructed trial updates the state but is not scored."""
     model = builtin_models.q_learning()

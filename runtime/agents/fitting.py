@@ -2,8 +2,13 @@
 
 Parameters are optimised in unconstrained space (see `runtime.agents.model.constrain`); the loss of
 one problem is the mean negative log-likelihood per scored training trial. Every (subject, restart)
-pair is an independent problem, `vmap`ed together; the optimisation runs in jitted chunks of steps
-so a progress bar can move.
+pair is an independent lane, all of them `vmap`ed together inside one scan over trials; the
+optimisation runs in jitted chunks of steps so a progress bar can move.
+
+Compiling is most of the cost of fitting a small agent once (a verifier does it for every candidate),
+so one jitted function does nearly everything: the Adam chunk takes its step count as an argument,
+and one step of it with unit trial counts gives the log-likelihood and gradient at given points
+(`probe`, and the train and held-out scores of a per-subject fit).
 
 Why Adam and not optax.lbfgs: vmapped over problems, L-BFGS's zoom line search runs until the
 slowest lane is done, and lanes stuck on a plateau (alpha -> 0, beta -> inf) keep it at its step
@@ -129,13 +134,13 @@ def _random_value(spec: ParamSpec, rng: np.random.Generator) -> float:
 
 def _optimise(model: AgentModel, problems: _Problems, start: np.ndarray, steps: int, progress: bool):
     """Final unconstrained points [B, R, P] and their losses [B, R] after `steps` Adam steps."""
-    import jax.numpy as jnp
+    import jax
 
     solver = _solver(model, steps)
     if not model.params:  # nothing to fit: the loss is the log-likelihood at the (empty) parameters
         ll, _ = _evaluate(solver, start, problems.arrays()[:3])
         return start, -ll / np.maximum(problems.trials, 1.0)[:, None]
-    data = tuple(jnp.asarray(a) for a in problems.arrays())
+    data = jax.device_put(problems.arrays())
     u = _on_device(start)
     state = solver.init(u)
     with _progress_bar(model, steps, progress) as bar:
@@ -151,17 +156,17 @@ def _evaluate(solver: _Solver, points: np.ndarray, arrays: tuple) -> tuple[np.nd
     One step of the compiled Adam chunk with every trial count set to 1: the loss it reports is
     minus the summed log-likelihood, and no second function has to be compiled to get it.
     """
-    import jax.numpy as jnp
+    import jax
 
     u = _on_device(points)
-    ones = jnp.ones(len(points), dtype=np.float32)
-    _, _, loss, grad = solver.run(u, solver.init(u), 1, *map(jnp.asarray, arrays), ones)
+    ones = np.ones(len(points), dtype=np.float32)
+    _, _, loss, grad = solver.run(u, solver.init(u), 1, *jax.device_put((*arrays, ones)))
     return -np.asarray(loss), -np.asarray(grad)
 
 
 def _on_device(points: np.ndarray):
-    """Points as a JAX array of JAX's float type; converted by numpy and copied, since jnp.asarray
-    compiles a small function for each new shape (the parameter count changes between agents)."""
+    """Points as a JAX array of JAX's float type, converted by numpy and copied (numpy arrays go to
+    the device by `device_put`: jnp.asarray and jnp.ones compile a small function for each new shape)."""
     import jax
 
     return jax.device_put(np.asarray(points, dtype=jax.numpy.result_type(float)))
@@ -205,12 +210,12 @@ def _split_logliks(model: AgentModel, steps: int, best: np.ndarray, splits: tupl
     (the held-out sessions padded with masked ones to the training count); a shared fit's chunk has
     one problem, so per-subject scores need the log-likelihood function of their own.
     """
-    import jax.numpy as jnp
+    import jax
 
     solver = _solver(model, steps)
     if shared:
-        u = _on_device(best)
-        return [np.asarray(solver.loglik(u, *map(jnp.asarray, _arrays(part)))) for part in splits]
+        u = _on_device(best[:, None])
+        return [np.asarray(solver.loglik(u, *jax.device_put(_arrays(part))))[:, 0] for part in splits]
     points = np.repeat(best[:, None], restarts, axis=1)
     sessions = splits[0].choices.shape[1]
     return [_evaluate(solver, points, _arrays(part, sessions))[0][:, 0] for part in splits]
@@ -230,7 +235,8 @@ class _Solver:
     init: object      # u[B, R, P] -> optimiser state
     run: object       # (u, state, steps, choices, rewards, instructed, trials) -> (u, state, loss[B, R],
                       # grad[B, R, P]) after `steps` Adam steps; loss and grad are the last step's, before its update
-    loglik: object    # (u[B, P], choices, rewards, instructed) -> summed log-likelihood [B]
+    loglik: object    # (u[B, R, P], choices, rewards, instructed) -> summed log-likelihood [B, R];
+                      # only a shared fit's per-subject scores need it
 
 
 @functools.lru_cache(maxsize=16)
@@ -239,7 +245,7 @@ def _solver(model: AgentModel, steps: int) -> _Solver:
     import jax
     import optax
 
-    from runtime.agents.likelihood import problems_loglik, sessions_loglik
+    from runtime.agents.likelihood import problems_loglik
 
     optimiser = _optimiser(steps)
 
@@ -263,9 +269,8 @@ def _solver(model: AgentModel, steps: int) -> _Solver:
         start = (u, state, jax.numpy.zeros(u.shape[:2], u.dtype), jax.numpy.zeros_like(u))
         return jax.lax.fori_loop(0, steps, functools.partial(step, data=data), start)
 
-    loglik = jax.vmap(functools.partial(sessions_loglik, model))
     return _Solver(_init(steps), jax.jit(run, compiler_options=XLA_OPTIONS),
-                   jax.jit(loglik, compiler_options=XLA_OPTIONS))
+                   jax.jit(functools.partial(problems_loglik, model), compiler_options=XLA_OPTIONS))
 
 
 @functools.lru_cache(maxsize=4)
