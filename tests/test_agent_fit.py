@@ -177,3 +177,14 @@ def test_a_fit_after_a_probe_of_the_same_shapes_compiles_nothing(xla_compiles):
     result = fit(model, data, restarts=4, steps=100, progress=False)
     assert xla_compiles == []                   # … and the fit and its train/held-out scores reuse it
     assert all(math.isfinite(s.test.ll) for s in result.subjects)
+
+
+def test_an_xla_option_this_jaxlib_lacks_falls_back_to_the_defaults(monkeypatch):
+    from runtime.agents import fitting
+
+    monkeypatch.setattr(fitting, "XLA_OPTIONS", {"xla_plmr_no_such_option": True})
+    fitting._xla_options.cache_clear()
+    try:
+        assert fitting._xla_options() == {}
+    finally:
+        fitting._xla_options.cache_clear()

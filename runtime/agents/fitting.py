@@ -269,8 +269,21 @@ def _solver(model: AgentModel, steps: int) -> _Solver:
         start = (u, state, jax.numpy.zeros(u.shape[:2], u.dtype), jax.numpy.zeros_like(u))
         return jax.lax.fori_loop(0, steps, functools.partial(step, data=data), start)
 
-    return _Solver(_init(steps), jax.jit(run, compiler_options=XLA_OPTIONS),
-                   jax.jit(functools.partial(problems_loglik, model), compiler_options=XLA_OPTIONS))
+    options = _xla_options()
+    return _Solver(_init(steps), jax.jit(run, compiler_options=options),
+                   jax.jit(functools.partial(problems_loglik, model), compiler_options=options))
+
+
+@functools.cache
+def _xla_options() -> dict:
+    """XLA_OPTIONS if this jaxlib still has them (they are XLA internals), else XLA's defaults."""
+    import jax
+
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=XLA_OPTIONS)(0.0)
+    except Exception:  # noqa: BLE001 - jaxlib reports an unknown option in more than one way
+        return {}
+    return XLA_OPTIONS
 
 
 @functools.lru_cache(maxsize=4)
