@@ -105,11 +105,11 @@ def test_default_grids_on_eight_devices(child):
 
 
 def test_unsupported_pattern_error(child, golden):
-    golden(HERE / "golden" / "shard_unsupported.expected", child["errors"]["unsupported"] + "\n")
+    golden(HERE / "golden_shard" / "unsupported.expected", child["errors"]["unsupported"] + "\n")
 
 
 def test_too_few_devices_error(child, golden):
-    golden(HERE / "golden" / "shard_too_few.expected", child["errors"]["too_few"] + "\n")
+    golden(HERE / "golden_shard" / "too_few.expected", child["errors"]["too_few"] + "\n")
 
 
 def test_one_device_says_how_to_get_more(child):
