@@ -1,6 +1,7 @@
 """`plmr tour`: the main job on built-in defaults — run every stdlib kernel on every backend against
-the reference interpreter, simulate stdlib layouts on the wafer, sample and fit agents, and search
-for a faster GEMM layout with the offline evolver."""
+the reference interpreter, simulate stdlib layouts on the wafer and run some as shard_map programs on
+8 virtual JAX devices (which it asks jax for first, so in a process where jax already started it
+skips them), sample and fit agents, and search for a faster GEMM layout with the offline evolver."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def register(sub) -> None:
     p = sub.add_parser("tour", help="the main job: kernels on every backend, layouts, agents, a search",
                        description="Check, compile and run every stdlib kernel on small random inputs "
                        "with each backend and print each backend's largest error against the reference "
-                       "interpreter; simulate stdlib layouts on the wafer; sample behaviour from an agent "
+                       "interpreter; simulate stdlib layouts on the wafer and run some on 8 virtual JAX "
+                       "devices; sample behaviour from an agent "
                        "and fit two agents to it; run a short offline search for a faster GEMM layout. "
                        "Exit 1 on any disagreement.")
     p.add_argument("--size", type=int, default=8, help="size of every dimension (default: 8)")
@@ -26,6 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    devices = _start_devices(8)  # before anything starts jax: the device count is fixed from then on
     print(f"{'kernel':<22}{'dims':<28}{'jax error':>12}{'llvm error':>12}{'tolerance':>12}{'jax ms':>9}  verdict")
     failures = 0
     for path in kernel_files():
@@ -34,6 +37,7 @@ def run(args) -> int:
             failures += not _tour_kernel(program, name, args)
     print(f"\n{'all backends agree with the reference' if not failures else f'{failures} disagreement(s)'}")
     failures += not _tour_layouts(args)
+    failures += not _tour_devices(args, devices)
     _tour_agents(args)
     _tour_search(args)
     return 1 if failures else 0
@@ -130,4 +134,42 @@ def _tour_layouts(args) -> bool:
         print(f"{name:<20}{f'{mesh[0]}x{mesh[1]}':<10}{r.cycles:>10.3g}{r.max_hops_per_step:>6}{r.max_routes_per_pe:>7}"
               f"{r.max_memory_per_pe_bytes / 1024:>8.1f}{r.compute_efficiency:>7.2f}{error:>11}  "
               f"{fits if good else 'MISMATCH'}")
+    return ok
+
+
+def _start_devices(count: int) -> int:
+    """Ask jax for `count` virtual CPU devices; how many it has (1 when its backend already started)."""
+    import jax
+
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError:
+        pass
+    return len(jax.devices())
+
+
+def _tour_devices(args, devices: int) -> bool:
+    """Stdlib layouts as real multi-device JAX programs (shard_map), against the reference."""
+    from runtime.reference import run_kernel
+    from runtime.shard_backend import device_grid, run_layout
+    from stdlib import ROOT
+
+    print(f"\nlayouts as shard_map programs on {devices} JAX CPU devices\n"
+          f"{'layout':<20}{'devices':<10}{'sizes':<22}{'max error':>11}{'tolerance':>11}  verdict")
+    if devices < 8:
+        print("  skipped: jax had already started with one device in this process")
+        return True
+    runs = [("gemm.plmr", name, {"M": 24, "K": 20, "N": 28}) for name in ("gemm_cannon", "gemm_meshgemm", "gemm_summa")]
+    runs += [("gemv.plmr", "gemv_ktree", {"N": 40, "K": 36}), ("rows.plmr", "softmax_rows", {"N": 20, "D": 30})]
+    ok = True
+    for file, name, dims in runs:
+        layout = load(ROOT / "layouts" / file).layout(name)
+        inputs = random_inputs(layout.kernel, dims, args.seed)
+        error = _largest_error(run_layout(layout, inputs), tuple(run_kernel(layout.kernel, inputs)))
+        tol = tolerance(layout.kernel.results[0].dtype, reduction_length(layout.kernel, dims))
+        ok &= error <= tol
+        grid = "x".join(map(str, device_grid(layout, devices)))
+        shown = ",".join(f"{k}={v}" for k, v in dims.items())
+        verdict = "ok" if error <= tol else "MISMATCH"
+        print(f"{name:<20}{grid:<10}{shown:<22}{error:>11.1e}{tol:>11.1e}  {verdict}")
     return ok
