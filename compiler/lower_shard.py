@@ -5,9 +5,11 @@ The structure mirrors the mesh runtime's programs (runtime.mesh.gemm / rows): Ca
 skew A and B with one `ppermute` each, then shift A along x and B along y by `ppermute` every step;
 MeshGEMM is the same program on the INTERLEAVE ring (blocks are placed so logical ring neighbours are
 at most two devices apart, and the shifts follow the ring); SUMMA broadcasts a K panel along rows
-and columns with `all_gather` each step; C = A·Bᵀ shifts B along y and `psum`s each partial block
-along x; GEMV `psum`s its partial sums along x; row reductions combine row maxima and sums with
-`pmax` / `psum` along x; elementwise kernels run the kernel itself on every device's block.
+and columns with `all_gather` each step; C = A·Bᵀ shifts B along y and allreduces each partial block
+along x; GEMV allreduces its partial sums along x; row reductions allreduce row maxima and sums along
+x; elementwise kernels run the kernel itself on every device's block. Every allreduce is the layout's
+own (chain, ring or K-tree) as rounds of `ppermute` that follow runtime.mesh.collectives step for
+step (`allreduce_schedule`), never XLA's psum.
 
 Runs after check_layout. Sizes that do not divide the device grid are padded (as the mesh lowering
 pads them), with values that leave the result unchanged, and cut off again when gathered.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,8 +27,8 @@ from compiler.bind import bind, numpy_dtype
 from compiler.layout_ir import LayoutIR
 from compiler.lower_mesh import pattern_family, tensor_sizes
 from dsl.diagnostics import error
-from runtime.mesh.program import Ring
-from runtime.mesh.rings import positions
+from runtime.mesh.program import Allreduce, Ring
+from runtime.mesh.rings import ktree_levels, positions
 from runtime.mesh.rows import SOFTMAX_PAD
 
 AXES = ("y", "x")
@@ -41,7 +43,8 @@ _HIGHEST = "highest"
 @dataclass(frozen=True, slots=True)
 class Placement:
     """How one kernel tensor lies on the devices: mesh axis per dimension, padded shape, pad value,
-    and per split dimension the logical-to-physical block order (None: identity)."""
+    per split dimension the logical-to-physical block order (None: identity), and for a result every
+    device along an axis holds whole (`copies`), that axis: the program stacks one copy per device."""
 
     tensor: str
     shape: tuple[int, ...]
@@ -49,11 +52,12 @@ class Placement:
     split: tuple[str | None, ...]
     pad_value: float = 0.0
     order: tuple[tuple[int, ...] | None, ...] = ()
+    copies: str | None = None
 
     def spec(self):
         from jax.sharding import PartitionSpec
 
-        return PartitionSpec(*self.split)
+        return PartitionSpec(*((self.copies,) if self.copies else ()), *self.split)
 
     def to_devices(self, array: np.ndarray) -> np.ndarray:
         """Pad, then move logical block p of each ring-ordered dimension to its physical position."""
@@ -66,7 +70,7 @@ class Placement:
 
     def from_devices(self, array: np.ndarray) -> np.ndarray:
         """The inverse of to_devices: logical block order, padding cut off."""
-        data = np.asarray(array)
+        data = np.asarray(array)[0] if self.copies else np.asarray(array)
         for dim, pos in enumerate(self.order):
             if pos is not None:
                 data = _blocks(data, dim, np.asarray(pos))
@@ -167,6 +171,134 @@ def _matmul(a, b):
     return jnp.matmul(a, b, precision=_HIGHEST)
 
 
+# ---------------------------------------------------------------- allreduce along x
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One ppermute along x: (source, destination) device pairs; device i sends its chunk send[i], and
+    a destination combines what arrives with its chunk recv[i] (`combine`) or overwrites it."""
+
+    pairs: tuple[tuple[int, int], ...]
+    combine: bool
+    send: tuple[int, ...]
+    recv: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """An allreduce over n devices along x as rounds of ppermutes on a value cut into `chunks`; the
+    moves of one round use different links (east- and westbound) and read the round's starting data."""
+
+    method: Allreduce
+    devices: int
+    chunks: int
+    rounds: tuple[tuple[Move, ...], ...]
+
+    def ppermutes(self) -> int:
+        return sum(len(r) for r in self.rounds)
+
+
+def allreduce_schedule(method: Allreduce, n: int) -> Schedule:
+    """The simulator's algorithm (runtime.mesh.collectives) as ppermute rounds: one round per relay
+    stage it charges while reducing, and while broadcasting back one round per hop of its multicast
+    (chain: n-1 + n-1), or per all-gather step (ring: n-1 + n-1)."""
+    if n == 1:
+        return Schedule(method, 1, 1, ())
+    if method.method == "chain":
+        return Schedule(method, n, 1, _chain_rounds(n))
+    if method.method == "ring":
+        return Schedule(method, n, n, _ring_rounds(n))
+    return Schedule(method, n, 1, _ktree_rounds(n, method.k))
+
+
+def _whole(pairs, combine: bool, n: int) -> tuple[Move, ...]:
+    """Moves of whole values, one per direction the pairs go in (a device has one link each way)."""
+    zeros = (0,) * n
+    east = tuple((s, d) for s, d in pairs if s < d)
+    west = tuple((s, d) for s, d in pairs if s > d)
+    return tuple(Move(p, combine, zeros, zeros) for p in (east, west) if p)
+
+
+def _chain_rounds(n: int) -> tuple:
+    """Partial sums passed 0 -> 1 -> ... -> n-1, each device adding its own; then the total walks back."""
+    reduce = [_whole([(t, t + 1)], True, n) for t in range(n - 1)]
+    back = [_whole([(n - 1 - t, n - 2 - t)], False, n) for t in range(n - 1)]
+    return tuple(reduce + back)
+
+
+def _ring_rounds(n: int) -> tuple:
+    """Reduce-scatter then all-gather around the interleaved ring (every edge at most two devices):
+    logical position r receives from r + 1; at step s it sends chunk r + s and adds the arrival into
+    chunk r + s + 1, so after n-1 steps it holds chunk r - 1 whole; the gather passes those on."""
+    pos = _ring("meshgemm", n)
+    rank = np.argsort(pos)
+    pairs = tuple((pos[(i + 1) % n], pos[i]) for i in range(n))
+
+    def step(s: int, combine: bool) -> tuple[Move, ...]:
+        off = s if combine else s - 1
+        send = tuple(int(r + off) % n for r in rank)
+        return (Move(pairs, combine, send, tuple(int(r + off + 1) % n for r in rank)),)
+
+    return tuple([step(s, True) for s in range(n - 1)] + [step(s, False) for s in range(n - 1)])
+
+
+def _ktree_rounds(n: int, k: int) -> tuple:
+    """runtime.mesh.rings' K levels (members chain toward their group's middle member), then the root's
+    value spreads out one device per round both ways, as the simulator's multicast does."""
+    levels, root = ktree_levels(n, k)
+    rounds = [r for level in levels for r in _level_rounds(level.streams, level.relay_stages, n)]
+    for t in range(1, max(root, n - 1 - root) + 1):
+        out = [(root - t + 1, root - t)] if root - t >= 0 else []
+        out += [(root + t - 1, root + t)] if root + t < n else []
+        rounds.append(_whole(out, False, n))
+    return tuple(rounds)
+
+
+def _level_rounds(streams, stages: int, n: int) -> list:
+    """A member `depth` streams away from its root sends in round stages - depth, once everything
+    farther out has reached it."""
+    to = dict(zip(streams.src.tolist(), streams.dst.tolist()))
+
+    def depth(member: int) -> int:
+        return 1 + depth(to[member]) if member in to else 0
+
+    return [_whole([(s, d) for s, d in to.items() if depth(s) == stages - t], True, n) for t in range(stages)]
+
+
+COMBINE = {"sum": "add", "max": "maximum"}
+
+
+def _allreduce(value, op: str, schedule: Schedule):
+    """`value` combined (sum or max) across the devices along x by the schedule's ppermutes; every
+    device ends with the whole result."""
+    import jax.numpy as jnp
+
+    if not schedule.rounds:
+        return value
+    size, count = value.size, schedule.chunks
+    width = -(-size // count)
+    chunks = jnp.pad(value.reshape(-1), (0, width * count - size)).reshape(count, width)
+    for moves in schedule.rounds:
+        chunks = _round(chunks, moves, getattr(jnp, COMBINE[op]))
+    return chunks.reshape(-1)[:size].reshape(value.shape)
+
+
+def _round(chunks, moves: tuple[Move, ...], combine):
+    import jax
+    import jax.numpy as jnp
+
+    me = jax.lax.axis_index("x")
+    arrived = [jax.lax.ppermute(chunks[jnp.asarray(m.send)[me]], "x", m.pairs) for m in moves]
+    for move, got in zip(moves, arrived):
+        slot = jnp.asarray(move.recv)[me]
+        here = chunks[slot]
+        receives = jnp.isin(me, jnp.asarray([d for _, d in move.pairs]))
+        new = combine(here, got) if move.combine else got
+        chunks = chunks.at[slot].set(jnp.where(receives, new, here))
+    return chunks
+
+
 # ---------------------------------------------------------------- GEMM
 
 
@@ -240,14 +372,16 @@ def _summa_body(grid: tuple[int, int], panels: int, width: int) -> Callable:
 
 
 def _gemm_bt(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
-    """C = A·Bᵀ: each step a local A·Bᵀ, psum along x, the owning device keeps the block, B shifts up."""
+    """C = A·Bᵀ: each step a local A·Bᵀ allreduced along x, the owning device keeps the block, B shifts up."""
     g = grid[0]
     names, ring = _names(layout), _ring(layout.algorithm, g)
     place = [_place(names[b], sizes[names[b]], AXES, (g, g), ring=ring) for b in "ABC"]
-    return ShardPlan(_abt_body(g, ring), tuple(place[:2]), (place[2],))
+    body = _abt_body(g, ring, allreduce_schedule(layout.allreduce, g))
+    return ShardPlan(lambda a, b: (body(a, b),), tuple(place[:2]), (place[2],))
 
 
-def _abt_body(g: int, pos: tuple[int, ...]) -> Callable:
+def _abt_body(g: int, pos: tuple[int, ...], schedule: Schedule) -> Callable:
+    """The C blocks of A·Bᵀ, A and B placed on the ring `pos` (attention reuses it for Q·Kᵀ)."""
     import jax
     import jax.numpy as jnp
 
@@ -258,7 +392,7 @@ def _abt_body(g: int, pos: tuple[int, ...]) -> Callable:
         p, q = logical[jax.lax.axis_index("y")], logical[jax.lax.axis_index("x")]
 
         def keep(s, b, c):
-            row = jax.lax.psum(_matmul(a, b.T), "x")  # C block (p, p + s) on every device of row p
+            row = _allreduce(_matmul(a, b.T), "sum", schedule)  # C block (p, p + s) along row p
             return jnp.where(q == (p + s) % g, row, c)
 
         def step(s, carry):
@@ -267,7 +401,7 @@ def _abt_body(g: int, pos: tuple[int, ...]) -> Callable:
             return b, keep(s, b, c)
 
         first = keep(0, b, _varying(jnp.zeros((a.shape[0], b.shape[0]), a.dtype)))
-        return (jax.lax.fori_loop(1, g, step, (b, first))[1],)
+        return jax.lax.fori_loop(1, g, step, (b, first))[1]
 
     return body
 
@@ -276,15 +410,15 @@ def _abt_body(g: int, pos: tuple[int, ...]) -> Callable:
 
 
 def _gemv(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
-    """Local W·v on each device, then the split reduction over k as a psum along x."""
-    import jax
-
+    """Local W·v on each device, then the split reduction over k by the layout's allreduce along x;
+    every device of a row ends with the row's y block, returned as one copy per device."""
     gy, gx = grid
     names = _names(layout)
+    schedule = allreduce_schedule(layout.allreduce, gx)
     w = _place(names["W"], sizes[names["W"]], AXES, (gy, gx))
     v = _place(names["v"], sizes[names["v"]], ("x",), (gx,))
-    y = _place(names["y"], sizes[names["y"]], ("y",), (gy,))
-    return ShardPlan(lambda w, v: (jax.lax.psum(_matmul(w, v), "x"),), (w, v), (y,))
+    y = replace(_place(names["y"], sizes[names["y"]], ("y",), (gy,)), copies="x")
+    return ShardPlan(lambda w, v: (_allreduce(_matmul(w, v), "sum", schedule)[None],), (w, v), (y,))
 
 
 def _rows(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
@@ -298,13 +432,14 @@ def _rows(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
     order = {p.name: i for i, p in enumerate(layout.kernel.params)}
     inputs = sorted([x, *vectors], key=lambda p: order[p.tensor])
     roles = [next(r.builder for r in layout.pattern.roles if r.tensor == p.tensor) for p in inputs]
-    return ShardPlan(_rows_body(kind, roles, shape[1], layout.pattern.eps), tuple(inputs), (y,))
+    schedule = allreduce_schedule(layout.allreduce, grid[1])
+    return ShardPlan(_rows_body(kind, roles, shape[1], layout.pattern.eps, schedule), tuple(inputs), (y,))
 
 
-def _rows_body(kind: str, roles: list[str], cols: int, eps: float) -> Callable:
+def _rows_body(kind: str, roles: list[str], cols: int, eps: float, schedule: Schedule) -> Callable:
     def body(*arrays):
         named = dict(zip(roles, arrays))
-        y = ROW_BODIES[kind](named["x"], cols, eps)
+        y = ROW_BODIES[kind](named["x"], cols, eps, schedule)
         if "gamma" in named:
             y = y * named["gamma"]
         if "beta" in named:
@@ -314,35 +449,32 @@ def _rows_body(kind: str, roles: list[str], cols: int, eps: float) -> Callable:
     return body
 
 
-def _row_sum(x):
-    import jax
-
-    return jax.lax.psum(x.sum(axis=1, keepdims=True), "x")
+def _row_sum(x, schedule: Schedule):
+    return _allreduce(x.sum(axis=1, keepdims=True), "sum", schedule)
 
 
-def _softmax(x, cols: int, eps: float):
-    import jax
+def _softmax(x, cols: int, eps: float, schedule: Schedule):
     import jax.numpy as jnp
 
-    e = jnp.exp(x - jax.lax.pmax(x.max(axis=1, keepdims=True), "x"))
-    return e / _row_sum(e)
+    e = jnp.exp(x - _allreduce(x.max(axis=1, keepdims=True), "max", schedule))
+    return e / _row_sum(e, schedule)
 
 
-def _rmsnorm(x, cols: int, eps: float):
+def _rmsnorm(x, cols: int, eps: float, schedule: Schedule):
     import jax
 
-    return x * jax.lax.rsqrt(_row_sum(x * x) / cols + eps)
+    return x * jax.lax.rsqrt(_row_sum(x * x, schedule) / cols + eps)
 
 
-def _layernorm(x, cols: int, eps: float):
+def _layernorm(x, cols: int, eps: float, schedule: Schedule):
     """Two passes; padded columns are zeroed after centring so they stay out of the variance."""
     import jax
     import jax.numpy as jnp
 
-    centred = x - _row_sum(x) / cols
+    centred = x - _row_sum(x, schedule) / cols
     column = jax.lax.axis_index("x") * x.shape[1] + jnp.arange(x.shape[1])
     centred = jnp.where(column < cols, centred, 0.0)
-    return centred * jax.lax.rsqrt(_row_sum(centred * centred) / cols + eps)
+    return centred * jax.lax.rsqrt(_row_sum(centred * centred, schedule) / cols + eps)
 
 
 ROW_BODIES = {"softmax": _softmax, "rmsnorm": _rmsnorm, "layernorm": _layernorm}

@@ -86,16 +86,16 @@ def differential(found: dict, devices) -> dict:
     return results
 
 
-def _differential_one(layout, devices) -> dict:
+def _differential_one(layout, devices, grid=None, examples: int = 5) -> dict:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     seen = []
 
-    @settings(max_examples=5, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True)
     @given(st.fixed_dictionaries({d: st.integers(1, 13) for d in layout.kernel.dims}), st.integers(0, 99))
     def check(dims, seed):
-        ratio = error_of(layout, inputs(layout, dims, seed), devices)
+        ratio = error_of(layout, inputs(layout, dims, seed), devices, grid)
         seen.append(ratio)
         assert ratio <= 1.0, f"{dims}: error {ratio:.3g} x tolerance"
 
@@ -104,6 +104,36 @@ def _differential_one(layout, devices) -> dict:
     except AssertionError as exc:
         return {"examples": len(seen), "failure": str(exc)}
     return {"examples": len(seen), "failure": None}
+
+
+#: The allreduces tested on 1 x gx grids: ktree(2) on 3 and 8 devices and ktree(3) on 2, 4 and 8
+#: are trees over counts that are not powers of K.
+ALLREDUCES = ("chain", "ring", "ktree(2)", "ktree(3)")
+ALONG_X = (1, 2, 3, 4, 8)
+
+
+def allreduce_of(name: str):
+    from runtime.mesh.program import Allreduce
+
+    return Allreduce("ktree", int(name[6])) if name.startswith("ktree") else Allreduce(name)
+
+
+def allreduces(found: dict, devices) -> dict:
+    """Per allreduce and row width gx: GEMV (a sum) and softmax (a max and a sum) against the
+    reference on a 1 x gx grid, and the GEMV program's collectives and ppermute count."""
+    from dataclasses import replace
+
+    out = {}
+    for name in ALLREDUCES:
+        gemv = replace(found["gemv_chain"], allreduce=allreduce_of(name))
+        softmax = replace(found["softmax_rows"], allreduce=allreduce_of(name))
+        for gx in ALONG_X:
+            grid = (1, gx)
+            runs = [_differential_one(gemv, devices[:8], grid, 2), _differential_one(softmax, devices[:8], grid, 1)]
+            out[f"{name}@{gx}"] = {"examples": sum(r["examples"] for r in runs),
+                                   "failure": next((r["failure"] for r in runs if r["failure"]), None),
+                                   **collectives(gemv, devices[:8], grid)}
+    return out
 
 
 def _walk(jaxpr):
@@ -133,6 +163,7 @@ def collectives(layout, devices, grid=None, dims=None) -> dict:
     hops = [max(abs(s - d) for s, d in e.params["perm"]) for e in eqns
             if e.primitive.name == "ppermute" and len(e.params["axis_name"]) == 1]
     return {"grid": list(program.grid), "hops": max(hops, default=0),
+            "ppermutes": sum(e.primitive.name == "ppermute" for e in eqns),
             "used": sorted({_collective(e.primitive.name) for e in eqns} - {None})}
 
 
@@ -193,7 +224,7 @@ def main() -> None:
         raise SystemExit(f"expected {DEVICES} devices, jax has {len(devices)}")
     found = layouts()
     report = {"differential": differential(found, devices), "rings": rings(found, devices),
-              "errors": errors(found, devices), "api": api(devices),
+              "errors": errors(found, devices), "api": api(devices), "allreduce": allreduces(found, devices),
               "collectives": {name: collectives(layout, devices[:8]) for name, layout in found.items()
                               if name not in UNSUPPORTED}}
     print(json.dumps(report))

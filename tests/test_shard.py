@@ -20,8 +20,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import shard_child
-from compiler.lower_shard import Placement
+from compiler.lower_shard import Placement, allreduce_schedule
 from dsl.diagnostics import PlmrError
+from runtime.mesh.collectives import allreduce
+from runtime.mesh.program import Allreduce
+from runtime.mesh.rings import ktree_levels, multicast_streams
 from runtime.shard_backend import device_grid, run_layout
 
 HERE = Path(__file__).resolve().parent
@@ -68,16 +71,86 @@ def test_run_sharded_api_on_a_layout_file(child):
 
 EXPECTED_COLLECTIVES = {
     "gemm_cannon": ["ppermute"], "gemm_meshgemm": ["ppermute"], "gemm_summa": ["all_gather"],
-    "gemm_bt_meshgemm": ["ppermute", "psum"], "gemm_bt_cannon": ["ppermute", "psum"],
-    "gemv_chain": ["psum"], "gemv_ring": ["psum"], "gemv_ktree": ["psum"], "softmax_rows": ["pmax", "psum"],
-    "rmsnorm_rows": ["psum"], "layernorm_rows": ["psum"], "axpby_tiles": [], "gelu_tiles": [],
+    "gemm_bt_meshgemm": ["ppermute"], "gemm_bt_cannon": ["ppermute"],
+    "gemv_chain": ["ppermute"], "gemv_ring": ["ppermute"], "gemv_ktree": ["ppermute"], "softmax_rows": ["ppermute"],
+    "rmsnorm_rows": ["ppermute"], "layernorm_rows": ["ppermute"], "axpby_tiles": [], "gelu_tiles": [],
 }
 
 
 @pytest.mark.parametrize("name", SUPPORTED)
 def test_program_uses_its_algorithms_collectives(child, name):
-    """Cannon and MeshGEMM shift with ppermute and gather nothing; SUMMA broadcasts by all_gather."""
+    """Cannon and MeshGEMM shift with ppermute and gather nothing; SUMMA broadcasts by all_gather; the
+    layout's chain, ring or K-tree allreduce is ppermutes, never XLA's psum or pmax."""
     assert child["collectives"][name]["used"] == EXPECTED_COLLECTIVES[name]
+
+
+# ---------------------------------------------------------------- the layout's allreduce
+
+
+@pytest.mark.parametrize("gx", shard_child.ALONG_X)
+@pytest.mark.parametrize("name", shard_child.ALLREDUCES)
+def test_each_allreduce_gives_the_reference_results(child, name, gx):
+    found = child["allreduce"][f"{name}@{gx}"]
+    assert found["failure"] is None, found["failure"]
+    assert found["examples"] == 3
+
+
+@pytest.mark.parametrize("gx", shard_child.ALONG_X)
+@pytest.mark.parametrize("name", shard_child.ALLREDUCES)
+def test_allreduce_is_its_schedules_ppermutes(child, name, gx):
+    """The GEMV program's only collectives are the schedule's ppermutes, one equation per move."""
+    found = child["allreduce"][f"{name}@{gx}"]
+    assert found["used"] == (["ppermute"] if gx > 1 else [])
+    assert found["ppermutes"] == allreduce_schedule(shard_child.allreduce_of(name), gx).ppermutes()
+
+
+METHODS = st.sampled_from([Allreduce("chain"), Allreduce("ring"), Allreduce("ktree", 1), Allreduce("ktree", 2),
+                           Allreduce("ktree", 3), Allreduce("ktree", 4)])
+
+
+@given(METHODS, st.integers(2, 40))
+def test_rounds_are_the_simulators_steps(method, n):
+    """Chain: its 2(n-1) hops (n-1 combining relays, the multicast back walked one device a round);
+    ring: its 2(n-1) steps; K-tree: its relay stages, then one round per hop of its multicast."""
+    comm = allreduce(method, n, 64, 2, LAYOUTS["gemv_chain"].mesh)
+    rounds = len(allreduce_schedule(method, n).rounds)
+    if method.method == "ktree":
+        levels, root = ktree_levels(n, method.k)
+        assert rounds == comm.relays + multicast_streams(root, n).max_hops()
+    else:
+        assert rounds == (comm.hops if method.method == "chain" else comm.relays) == 2 * (n - 1)
+
+
+@given(METHODS, st.integers(1, 40), st.integers(1, 9), st.sampled_from(["sum", "max"]), st.integers(0, 2**31))
+def test_schedule_leaves_every_device_the_whole_result(method, n, width, op, seed):
+    """The schedule's moves run on the host: valid permutations, and every device ends with the total."""
+    values = np.random.default_rng(seed).standard_normal((n, width))
+    got = run_schedule_on_host(allreduce_schedule(method, n), values, op)
+    want = values.sum(axis=0) if op == "sum" else values.max(axis=0)
+    np.testing.assert_allclose(got, np.broadcast_to(want, got.shape), rtol=1e-12, atol=1e-12)
+
+
+def test_ring_allreduce_edges_are_at_most_two_devices_long():
+    moves = [m for r in allreduce_schedule(Allreduce("ring"), 8).rounds for m in r]
+    assert max(abs(s - d) for m in moves for s, d in m.pairs) == 2
+
+
+def run_schedule_on_host(schedule, values: np.ndarray, op: str) -> np.ndarray:
+    """A numpy model of the ppermute program: per round, every move sends the round's starting chunks."""
+    n, width = values.shape
+    size = -(-width // schedule.chunks)
+    chunks = np.zeros((n, schedule.chunks * size))
+    chunks[:, :width] = values
+    chunks = chunks.reshape(n, schedule.chunks, size)
+    combine = np.add if op == "sum" else np.maximum
+    for moves in schedule.rounds:
+        sent = [{d: chunks[s, m.send[s]].copy() for s, d in m.pairs} for m in moves]
+        for move, arrived in zip(moves, sent):
+            assert len({s for s, _ in move.pairs}) == len(arrived) == len(move.pairs)
+            for d, got in arrived.items():
+                here = chunks[d, move.recv[d]]
+                chunks[d, move.recv[d]] = combine(here, got) if move.combine else got
+    return chunks.reshape(n, -1)[:, :width]
 
 
 @pytest.mark.parametrize("name", ["gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm"])
