@@ -7,7 +7,8 @@ MeshGEMM is the same program on the INTERLEAVE ring (blocks are placed so logica
 at most two devices apart, and the shifts follow the ring); SUMMA broadcasts a K panel along rows
 and columns with `all_gather` each step; C = A·Bᵀ shifts B along y and allreduces each partial block
 along x; GEMV allreduces its partial sums along x; row reductions allreduce row maxima and sums along
-x; elementwise kernels run the kernel itself on every device's block. Every allreduce is the layout's
+x; prefill attention (causal or not) composes the A·Bᵀ program, the row softmax and the GEMM
+program; elementwise kernels run the kernel itself on every device's block. Every allreduce is the layout's
 own (chain, ring or K-tree) as rounds of `ppermute` that follow runtime.mesh.collectives step for
 step (`allreduce_schedule`), never XLA's psum.
 
@@ -34,7 +35,7 @@ from runtime.mesh.rows import SOFTMAX_PAD
 AXES = ("y", "x")
 #: Kernel kinds with a device program, by what `lower_shard` calls them.
 SUPPORTED = ("gemm (cannon, meshgemm, summa)", "gemm_bt (cannon, meshgemm)", "gemv", "elementwise",
-             "softmax", "rmsnorm", "layernorm")
+             "softmax", "rmsnorm", "layernorm", "attention and causal attention (cannon, meshgemm)")
 #: Algorithms that shift tiles around a ring: they need a square device grid.
 SHIFTING = ("cannon", "meshgemm")
 _HIGHEST = "highest"
@@ -494,4 +495,45 @@ def _elementwise(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardP
     return ShardPlan(lambda *blocks: function(*blocks, **local), inputs, (output,))
 
 
-PLANS = {"gemm": _gemm, "gemm_bt": _gemm_bt, "gemv": _gemv, "rows": _rows, "elementwise": _elementwise}
+# ---------------------------------------------------------------- prefill attention
+
+
+def _attention(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
+    """O = softmax(Q·Kᵀ/√D)·V composed as runtime.mesh.attention composes it: the A·Bᵀ program for the
+    scores, the row softmax with the layout's allreduce, the Cannon / MeshGEMM program for P·V."""
+    g = grid[0]
+    names, ring = _names(layout), _ring(layout.algorithm, g)
+    place = {b: _place(names[b], sizes[names[b]], AXES, (g, g), ring=ring) for b in "QKVO"}
+    order = [p.name for p in layout.kernel.params]
+    roles = sorted("QKV", key=lambda b: order.index(names[b]))
+    s, d = sizes[names["K"]]
+    schedule, product = allreduce_schedule(layout.allreduce, g), _cannon_body(g, ring)
+    scores = _scores(g, ring, schedule, (s, d), layout.pattern.kind == "attention_causal")
+
+    def body(*arrays):
+        named = dict(zip(roles, arrays))
+        return product(_softmax(scores(named["Q"], named["K"]), s, 0.0, schedule), named["V"])
+
+    return ShardPlan(body, tuple(place[b] for b in roles), (place["O"],))
+
+
+def _scores(g: int, pos: tuple[int, ...], schedule: Schedule, sizes: tuple[int, int], causal: bool) -> Callable:
+    """The S blocks Q·Kᵀ/√D, with padded key columns (and, if causal, later keys) at the softmax pad."""
+    import jax
+    import jax.numpy as jnp
+
+    s, d = sizes
+    logical, abt = jnp.asarray(np.argsort(pos)), _abt_body(g, pos, schedule)
+
+    def scores(q, k):
+        block = abt(q, k) * (1.0 / math.sqrt(d))
+        rows = logical[jax.lax.axis_index("y")] * block.shape[0] + jnp.arange(block.shape[0])[:, None]
+        cols = logical[jax.lax.axis_index("x")] * block.shape[1] + jnp.arange(block.shape[1])[None, :]
+        masked = (cols >= s) | ((cols > rows) if causal else False)
+        return jnp.where(masked, SOFTMAX_PAD, block)
+
+    return scores
+
+
+PLANS = {"gemm": _gemm, "gemm_bt": _gemm_bt, "gemv": _gemv, "rows": _rows, "elementwise": _elementwise,
+         "attention": _attention}

@@ -52,13 +52,13 @@ def test_sharded_results_equal_the_reference(child, name):
     assert found["examples"] == 5
 
 
-def test_every_stdlib_layout_but_attention_is_supported():
+def test_every_stdlib_layout_is_supported():
     from stdlib import layout_files
 
     import plmr
 
     shipped = {n for p in layout_files() for n in plmr.load(p).layouts}
-    assert shipped - set(SUPPORTED) == {"attention_prefill"}
+    assert "attention_prefill" in shipped and shipped - set(SUPPORTED) == set()
 
 
 def test_run_sharded_api_on_a_layout_file(child):
@@ -74,6 +74,7 @@ EXPECTED_COLLECTIVES = {
     "gemm_bt_meshgemm": ["ppermute"], "gemm_bt_cannon": ["ppermute"],
     "gemv_chain": ["ppermute"], "gemv_ring": ["ppermute"], "gemv_ktree": ["ppermute"], "softmax_rows": ["ppermute"],
     "rmsnorm_rows": ["ppermute"], "layernorm_rows": ["ppermute"], "axpby_tiles": [], "gelu_tiles": [],
+    "attention_prefill": ["ppermute"], "attention_tiles": ["ppermute"], "causal_attention_cannon": ["ppermute"],
 }
 
 
@@ -153,7 +154,7 @@ def run_schedule_on_host(schedule, values: np.ndarray, op: str) -> np.ndarray:
     return chunks.reshape(n, -1)[:, :width]
 
 
-@pytest.mark.parametrize("name", ["gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm"])
+@pytest.mark.parametrize("name", ["gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm", "attention_prefill"])
 @pytest.mark.parametrize("side", [3, 4])
 def test_shift_algorithms_on_larger_square_grids(child, name, side):
     found = child["rings"][f"{name}@{side}"]
@@ -165,12 +166,15 @@ def test_meshgemm_shifts_stay_within_two_devices_where_cannon_wraps_around(child
     rings = child["rings"]
     assert rings["gemm_meshgemm@4"]["hops"] == 2
     assert rings["gemm_bt_meshgemm@4"]["hops"] == 2
+    assert rings["attention_prefill@4"]["hops"] == 2
     assert rings["gemm_cannon@4"]["hops"] == 3
 
 
 def test_default_grids_on_eight_devices(child):
     grids = {name: tuple(found["grid"]) for name, found in child["collectives"].items()}
-    assert {grids[n] for n in ("gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm", "gemm_bt_cannon")} == {(2, 2)}
+    shifting = ("gemm_cannon", "gemm_meshgemm", "gemm_bt_meshgemm", "gemm_bt_cannon", "attention_prefill",
+                "causal_attention_cannon")
+    assert {grids[n] for n in shifting} == {(2, 2)}
     assert {grids[n] for n in ("gemm_summa", "gemv_ktree", "softmax_rows", "axpby_tiles")} == {(2, 4)}
 
 
@@ -279,8 +283,15 @@ def test_plmr_shard_runs_a_layout_on_the_devices_it_starts_and_checks_it():
     assert "C: float32[10, 5]  max error against the reference" in done.stdout and done.stdout.rstrip().endswith("ok")
 
 
+def test_plmr_shard_runs_prefill_attention():
+    done = plmr_shard("stdlib/layouts/rows.plmr", "attention_prefill", "--devices", "4", "--shapes", "T=7,S=6,D=5,E=3")
+    assert done.returncode == 0, done.stderr
+    assert "on a 2 x 2 grid of 4 cpu devices" in done.stdout and done.stdout.rstrip().endswith("ok")
+
+
 def test_plmr_shard_says_what_is_wrong():
     too_few = plmr_shard("stdlib/layouts/gemm.plmr", "gemm_summa", "--devices", "4", "--grid", "2x4")
     assert too_few.returncode == 2 and "error[E785]: --devices 4 is too few: the device grid needs 8" in too_few.stderr
-    attention = plmr_shard("stdlib/layouts/rows.plmr", "attention_prefill")
-    assert attention.returncode == 2 and "error[E780]" in attention.stderr and "Traceback" not in attention.stderr
+    oblong = plmr_shard("stdlib/layouts/rows.plmr", "attention_prefill", "--grid", "1x2")
+    assert oblong.returncode == 2 and "error[E781]: meshgemm shifts tiles around square rings" in oblong.stderr
+    assert "Traceback" not in oblong.stderr
