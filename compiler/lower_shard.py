@@ -27,9 +27,8 @@ import numpy as np
 from compiler.bind import bind, numpy_dtype
 from compiler.layout_ir import LayoutIR
 from compiler.lower_mesh import pattern_family, tensor_sizes
+from compiler.shard_collectives import Schedule, allreduce, allreduce_schedule, ring_positions
 from dsl.diagnostics import error
-from runtime.mesh.program import Allreduce, Ring
-from runtime.mesh.rings import ktree_levels, positions
 from runtime.mesh.rows import SOFTMAX_PAD
 
 AXES = ("y", "x")
@@ -154,11 +153,6 @@ def _names(layout: LayoutIR) -> dict[str, str]:
     return {r.builder: r.tensor for r in layout.pattern.roles}
 
 
-def _ring(algorithm: str | None, n: int) -> tuple[int, ...]:
-    """Physical position of each logical ring position: MeshGEMM interleaves, the rest keep order."""
-    return tuple(int(p) for p in positions(Ring("interleave" if algorithm == "meshgemm" else "identity", n, n)))
-
-
 def _varying(value):
     """Mark a fresh accumulator as differing per device, as loop carries that collectives update must be."""
     import jax
@@ -172,134 +166,6 @@ def _matmul(a, b):
     return jnp.matmul(a, b, precision=_HIGHEST)
 
 
-# ---------------------------------------------------------------- allreduce along x
-
-
-@dataclass(frozen=True, slots=True)
-class Move:
-    """One ppermute along x: (source, destination) device pairs; device i sends its chunk send[i], and
-    a destination combines what arrives with its chunk recv[i] (`combine`) or overwrites it."""
-
-    pairs: tuple[tuple[int, int], ...]
-    combine: bool
-    send: tuple[int, ...]
-    recv: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """An allreduce over n devices along x as rounds of ppermutes on a value cut into `chunks`; the
-    moves of one round use different links (east- and westbound) and read the round's starting data."""
-
-    method: Allreduce
-    devices: int
-    chunks: int
-    rounds: tuple[tuple[Move, ...], ...]
-
-    def ppermutes(self) -> int:
-        return sum(len(r) for r in self.rounds)
-
-
-def allreduce_schedule(method: Allreduce, n: int) -> Schedule:
-    """The simulator's algorithm (runtime.mesh.collectives) as ppermute rounds: one round per relay
-    stage it charges while reducing, and while broadcasting back one round per hop of its multicast
-    (chain: n-1 + n-1), or per all-gather step (ring: n-1 + n-1)."""
-    if n == 1:
-        return Schedule(method, 1, 1, ())
-    if method.method == "chain":
-        return Schedule(method, n, 1, _chain_rounds(n))
-    if method.method == "ring":
-        return Schedule(method, n, n, _ring_rounds(n))
-    return Schedule(method, n, 1, _ktree_rounds(n, method.k))
-
-
-def _whole(pairs, combine: bool, n: int) -> tuple[Move, ...]:
-    """Moves of whole values, one per direction the pairs go in (a device has one link each way)."""
-    zeros = (0,) * n
-    east = tuple((s, d) for s, d in pairs if s < d)
-    west = tuple((s, d) for s, d in pairs if s > d)
-    return tuple(Move(p, combine, zeros, zeros) for p in (east, west) if p)
-
-
-def _chain_rounds(n: int) -> tuple:
-    """Partial sums passed 0 -> 1 -> ... -> n-1, each device adding its own; then the total walks back."""
-    reduce = [_whole([(t, t + 1)], True, n) for t in range(n - 1)]
-    back = [_whole([(n - 1 - t, n - 2 - t)], False, n) for t in range(n - 1)]
-    return tuple(reduce + back)
-
-
-def _ring_rounds(n: int) -> tuple:
-    """Reduce-scatter then all-gather around the interleaved ring (every edge at most two devices):
-    logical position r receives from r + 1; at step s it sends chunk r + s and adds the arrival into
-    chunk r + s + 1, so after n-1 steps it holds chunk r - 1 whole; the gather passes those on."""
-    pos = _ring("meshgemm", n)
-    rank = np.argsort(pos)
-    pairs = tuple((pos[(i + 1) % n], pos[i]) for i in range(n))
-
-    def step(s: int, combine: bool) -> tuple[Move, ...]:
-        off = s if combine else s - 1
-        send = tuple(int(r + off) % n for r in rank)
-        return (Move(pairs, combine, send, tuple(int(r + off + 1) % n for r in rank)),)
-
-    return tuple([step(s, True) for s in range(n - 1)] + [step(s, False) for s in range(n - 1)])
-
-
-def _ktree_rounds(n: int, k: int) -> tuple:
-    """runtime.mesh.rings' K levels (members chain toward their group's middle member), then the root's
-    value spreads out one device per round both ways, as the simulator's multicast does."""
-    levels, root = ktree_levels(n, k)
-    rounds = [r for level in levels for r in _level_rounds(level.streams, level.relay_stages, n)]
-    for t in range(1, max(root, n - 1 - root) + 1):
-        out = [(root - t + 1, root - t)] if root - t >= 0 else []
-        out += [(root + t - 1, root + t)] if root + t < n else []
-        rounds.append(_whole(out, False, n))
-    return tuple(rounds)
-
-
-def _level_rounds(streams, stages: int, n: int) -> list:
-    """A member `depth` streams away from its root sends in round stages - depth, once everything
-    farther out has reached it."""
-    to = dict(zip(streams.src.tolist(), streams.dst.tolist()))
-
-    def depth(member: int) -> int:
-        return 1 + depth(to[member]) if member in to else 0
-
-    return [_whole([(s, d) for s, d in to.items() if depth(s) == stages - t], True, n) for t in range(stages)]
-
-
-COMBINE = {"sum": "add", "max": "maximum"}
-
-
-def _allreduce(value, op: str, schedule: Schedule):
-    """`value` combined (sum or max) across the devices along x by the schedule's ppermutes; every
-    device ends with the whole result."""
-    import jax.numpy as jnp
-
-    if not schedule.rounds:
-        return value
-    size, count = value.size, schedule.chunks
-    width = -(-size // count)
-    chunks = jnp.pad(value.reshape(-1), (0, width * count - size)).reshape(count, width)
-    for moves in schedule.rounds:
-        chunks = _round(chunks, moves, getattr(jnp, COMBINE[op]))
-    return chunks.reshape(-1)[:size].reshape(value.shape)
-
-
-def _round(chunks, moves: tuple[Move, ...], combine):
-    import jax
-    import jax.numpy as jnp
-
-    me = jax.lax.axis_index("x")
-    arrived = [jax.lax.ppermute(chunks[jnp.asarray(m.send)[me]], "x", m.pairs) for m in moves]
-    for move, got in zip(moves, arrived):
-        slot = jnp.asarray(move.recv)[me]
-        here = chunks[slot]
-        receives = jnp.isin(me, jnp.asarray([d for _, d in move.pairs]))
-        new = combine(here, got) if move.combine else got
-        chunks = chunks.at[slot].set(jnp.where(receives, new, here))
-    return chunks
-
-
 # ---------------------------------------------------------------- GEMM
 
 
@@ -310,7 +176,7 @@ def _gemm(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
 def _shift_gemm(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
     """Cannon / MeshGEMM: skew, then g compute-and-shift steps (A left along x, B up along y)."""
     g = grid[0]
-    names, ring = _names(layout), _ring(layout.algorithm, g)
+    names, ring = _names(layout), ring_positions(layout.algorithm, g)
     place = [_place(names[b], sizes[names[b]], AXES, (g, g), ring=ring) for b in "ABC"]
     return ShardPlan(_cannon_body(g, ring), tuple(place[:2]), (place[2],))
 
@@ -375,7 +241,7 @@ def _summa_body(grid: tuple[int, int], panels: int, width: int) -> Callable:
 def _gemm_bt(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
     """C = A·Bᵀ: each step a local A·Bᵀ allreduced along x, the owning device keeps the block, B shifts up."""
     g = grid[0]
-    names, ring = _names(layout), _ring(layout.algorithm, g)
+    names, ring = _names(layout), ring_positions(layout.algorithm, g)
     place = [_place(names[b], sizes[names[b]], AXES, (g, g), ring=ring) for b in "ABC"]
     body = _abt_body(g, ring, allreduce_schedule(layout.allreduce, g))
     return ShardPlan(lambda a, b: (body(a, b),), tuple(place[:2]), (place[2],))
@@ -393,7 +259,7 @@ def _abt_body(g: int, pos: tuple[int, ...], schedule: Schedule) -> Callable:
         p, q = logical[jax.lax.axis_index("y")], logical[jax.lax.axis_index("x")]
 
         def keep(s, b, c):
-            row = _allreduce(_matmul(a, b.T), "sum", schedule)  # C block (p, p + s) along row p
+            row = allreduce(_matmul(a, b.T), "sum", schedule)  # C block (p, p + s) along row p
             return jnp.where(q == (p + s) % g, row, c)
 
         def step(s, carry):
@@ -419,7 +285,7 @@ def _gemv(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
     w = _place(names["W"], sizes[names["W"]], AXES, (gy, gx))
     v = _place(names["v"], sizes[names["v"]], ("x",), (gx,))
     y = replace(_place(names["y"], sizes[names["y"]], ("y",), (gy,)), copies="x")
-    return ShardPlan(lambda w, v: (_allreduce(_matmul(w, v), "sum", schedule)[None],), (w, v), (y,))
+    return ShardPlan(lambda w, v: (allreduce(_matmul(w, v), "sum", schedule)[None],), (w, v), (y,))
 
 
 def _rows(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPlan:
@@ -451,13 +317,13 @@ def _rows_body(kind: str, roles: list[str], cols: int, eps: float, schedule: Sch
 
 
 def _row_sum(x, schedule: Schedule):
-    return _allreduce(x.sum(axis=1, keepdims=True), "sum", schedule)
+    return allreduce(x.sum(axis=1, keepdims=True), "sum", schedule)
 
 
 def _softmax(x, cols: int, eps: float, schedule: Schedule):
     import jax.numpy as jnp
 
-    e = jnp.exp(x - _allreduce(x.max(axis=1, keepdims=True), "max", schedule))
+    e = jnp.exp(x - allreduce(x.max(axis=1, keepdims=True), "max", schedule))
     return e / _row_sum(e, schedule)
 
 
@@ -502,7 +368,7 @@ def _attention(layout: LayoutIR, sizes: dict, grid: tuple[int, int]) -> ShardPla
     """O = softmax(Q·Kᵀ/√D)·V composed as runtime.mesh.attention composes it: the A·Bᵀ program for the
     scores, the row softmax with the layout's allreduce, the Cannon / MeshGEMM program for P·V."""
     g = grid[0]
-    names, ring = _names(layout), _ring(layout.algorithm, g)
+    names, ring = _names(layout), ring_positions(layout.algorithm, g)
     place = {b: _place(names[b], sizes[names[b]], AXES, (g, g), ring=ring) for b in "QKVO"}
     order = [p.name for p in layout.kernel.params]
     roles = sorted("QKV", key=lambda b: order.index(names[b]))

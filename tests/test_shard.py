@@ -20,7 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import shard_child
-from compiler.lower_shard import Placement, allreduce_schedule
+from compiler.lower_shard import Placement
+from compiler.shard_collectives import allreduce_schedule
 from dsl.diagnostics import PlmrError
 from runtime.mesh.collectives import allreduce
 from runtime.mesh.program import Allreduce

@@ -17,8 +17,9 @@ from runtime.inputs import default_dims, parse_shapes, random_inputs
 def register(sub) -> None:
     p = sub.add_parser("shard", help="run a layout on several JAX devices and compare with the reference",
                        description="Lower a layout to jax.shard_map over a (y, x) device mesh — Cannon and "
-                       "MeshGEMM as ppermute shifts, SUMMA as all_gather panels, split reductions as psum "
-                       "— run it on --devices virtual CPU devices, and compare every result with the "
+                       "MeshGEMM as ppermute shifts, SUMMA as all_gather panels, a split reduction as the "
+                       "layout's chain, ring or K-tree allreduce in ppermute rounds, attention composed of "
+                       "these — run it on --devices virtual CPU devices, and compare every result with the "
                        "reference interpreter. Exit 1 when they disagree.")
     p.add_argument("file", metavar="FILE", help="a .plmr file holding the layout")
     p.add_argument("layout", metavar="LAYOUT")

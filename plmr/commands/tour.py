@@ -160,7 +160,8 @@ def _tour_devices(args, devices: int) -> bool:
         print("  skipped: jax had already started with one device in this process")
         return True
     runs = [("gemm.plmr", name, {"M": 24, "K": 20, "N": 28}) for name in ("gemm_cannon", "gemm_meshgemm", "gemm_summa")]
-    runs += [("gemv.plmr", "gemv_ktree", {"N": 40, "K": 36}), ("rows.plmr", "softmax_rows", {"N": 20, "D": 30})]
+    runs += [("gemv.plmr", "gemv_ktree", {"N": 40, "K": 36}), ("rows.plmr", "softmax_rows", {"N": 20, "D": 30}),
+             ("rows.plmr", "attention_prefill", {"T": 12, "S": 12, "D": 8, "E": 8})]
     ok = True
     for file, name, dims in runs:
         layout = load(ROOT / "layouts" / file).layout(name)
