@@ -290,6 +290,12 @@ def test_plmr_shard_runs_prefill_attention():
     assert "on a 2 x 2 grid of 4 cpu devices" in done.stdout and done.stdout.rstrip().endswith("ok")
 
 
+def test_plmr_shard_checks_inputs_too_large_for_the_reference_against_one_device_jax():
+    done = plmr_shard("stdlib/layouts/gemm.plmr", "gemm_cannon", "--devices", "4", "--shapes", "M=520,K=520,N=520")
+    assert done.returncode == 0, done.stderr
+    assert "max error against one-device jax (too large for the reference)" in done.stdout
+
+
 def test_plmr_shard_says_what_is_wrong():
     too_few = plmr_shard("stdlib/layouts/gemm.plmr", "gemm_summa", "--devices", "4", "--grid", "2x4")
     assert too_few.returncode == 2 and "error[E785]: --devices 4 is too few: the device grid needs 8" in too_few.stderr
