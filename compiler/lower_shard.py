@@ -130,7 +130,8 @@ def lower_shard(layout: LayoutIR, dims: dict[str, int], mesh) -> ShardedLayout:
     grid = (mesh.shape["y"], mesh.shape["x"])
     if layout.algorithm in SHIFTING and grid[0] != grid[1]:
         raise error("E781", f"{layout.algorithm} shifts tiles around square rings, but the device grid is "
-                    f"{grid[0]} x {grid[1]}", layout.span, help="pass a square grid, e.g. grid=(2, 2)")
+                    f"{grid[0]} x {grid[1]}", layout.span,
+                    help="pass a square grid: grid=(2, 2) in Python, --grid 2x2 to plmr shard")
     plan = PLANS[family](layout, tensor_sizes(layout, dims), grid)
     mapped = jax.shard_map(plan.body, mesh=mesh, in_specs=tuple(p.spec() for p in plan.inputs),
                            out_specs=tuple(p.spec() for p in plan.outputs))

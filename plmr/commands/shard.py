@@ -52,10 +52,10 @@ def run(args) -> int:
     from runtime.shard_backend import device_grid, run_layout
 
     gy, gx = device_grid(layout, len(devices), grid)
+    outputs = run_layout(layout, inputs, devices=devices, grid=(gy, gx))
     sizes = ", ".join(f"{k}={v}" for k, v in dims.items())
     print(f"layout {layout.name}: {kernel.name} at {sizes} on a {gy} x {gx} grid of {len(devices)} "
           f"{devices[0].platform} devices{drawn}")
-    outputs = run_layout(layout, inputs, devices=devices, grid=(gy, gx))
     wanted, against = _expected(kernel, inputs)
     agree = True
     for result, got, want in zip(kernel.results, outputs, wanted):
