@@ -170,3 +170,32 @@ def test_check_in_a_subprocess(tmp_path, name):
     assert done.returncode == 2
     assert f"{path}{where} error[{code}]" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+# ---------------------------------------------------------------- syntax recovery
+
+
+@st.composite
+def one_corrupted_declaration(draw):
+    """A stdlib file with one stray character put inside one declaration: (text, that declaration's
+    start and end, where the character went)."""
+    text = draw(st.sampled_from([s for s in SOURCES if len(re.findall(r"(?m)^kernel\b", s)) > 1]))
+    starts = [m.start() for m in re.finditer(r"(?m)^(?:kernel|mesh|layout|agent|problem)\b", text)]
+    k = draw(st.integers(0, len(starts) - 1))
+    end = starts[k + 1] if k + 1 < len(starts) else len(text)
+    at = draw(st.integers(starts[k] + 1, end - 1))
+    return text[:at] + "$" + text[at:], starts[k], end + 1, at
+
+
+@given(one_corrupted_declaration())
+def test_one_stray_character_gives_one_error_in_its_declaration(case):
+    """Recovery resumes at the next declaration, so the clean declarations around the broken one
+    add nothing: exactly one diagnostic, inside the broken declaration (none if it hit a comment)."""
+    text, start, end, at = case
+    try:
+        plmr.loads(text, "one.plmr")
+    except plmr.PlmrError as exc:
+        assert len(exc.diagnostics) == 1, exc.render()
+        assert start <= exc.diagnostics[0].span.start <= end, exc.render()
+        return
+    assert "#" in text[text.rfind("\n", 0, at) + 1:at]  # it landed in a comment
