@@ -206,3 +206,17 @@ def test_a_missing_brace_does_not_swallow_the_next_declaration():
     with pytest.raises(PlmrError) as caught:
         plmr.loads(text)
     assert [(d.code, d.span.line) for d in caught.value.diagnostics] == [("E003", 5), ("E003", 6)]
+
+
+def test_a_copy_of_any_stdlib_statement_under_a_new_name_is_dead_code():
+    """For every stdlib kernel and statement: the copy is the only warning, and it names the copy."""
+    from stdlib import kernel_files
+
+    for path in kernel_files():
+        text = path.read_text()
+        for name in plmr.load(path).kernels:
+            body = re.search(rf"(?ms)^kernel {name}\(.*?\n(.*?)^  return", text)[1]
+            first = body.splitlines()[0]
+            copied = re.sub(r"^  (\w+)", r"  unused_copy", first)
+            found = plmr.loads(text.replace(first, first + "\n" + copied, 1), path.name).checked.warnings
+            assert [(w.code, w.message.split()[0]) for w in found] == [("W001", "unused_copy")], (name, copied)
