@@ -57,9 +57,9 @@ def _syntax_errors(source: Source, first: UnexpectedInput) -> list:
     a declaration after each error (with the text before it blanked, so positions stay true), so
     one mistake gives one message and the declarations after it are still read."""
     found = _syntax_error(source, first).diagnostics
-    resumed_at = 0
+    last, resumed_at = first, 0
     while len(found) < MAX_SYNTAX_ERRORS:
-        resume = next((m.start() for m in DECLARATION_START.finditer(source.text, _position(first))
+        resume = next((m.start() for m in DECLARATION_START.finditer(source.text, _position(last))
                        if m.start() > resumed_at), None)
         if resume is None:
             break
@@ -68,7 +68,7 @@ def _syntax_errors(source: Source, first: UnexpectedInput) -> list:
             _lark().parse(blanked)
             break
         except UnexpectedInput as exc:
-            first, resumed_at = exc, resume
+            last, resumed_at = exc, resume
             found.extend(_syntax_error(source, exc).diagnostics)
     return found
 

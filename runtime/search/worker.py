@@ -72,11 +72,10 @@ def verify_capped(verify, text: str, cap: float) -> Verdict:
         if _expired:  # the timeout was raised where Python swallows exceptions (a gc callback, __del__)
             raise CandidateTimeout()
     except CandidateTimeout:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        return Verdict.failed(STAGES[_stage], timeout_feedback(STAGES[_stage], cap), {"timeout_s": cap})
+        return _timed_out(cap)
     except Exception as err:  # noqa: BLE001 - a verifier bug must not end the run; it is logged in full
         if _expired:  # a library turned the timeout into its own error (hypothesis: FlakyStrategyDefinition)
-            return Verdict.failed(STAGES[_stage], timeout_feedback(STAGES[_stage], cap), {"timeout_s": cap})
+            return _timed_out(cap)
         if isinstance(err, PlmrError):
             return Verdict.from_error(STAGES[_stage], err)
         return Verdict.failed(STAGES[_stage], f"verification failed unexpectedly at stage {STAGES[_stage]}: "
@@ -88,6 +87,12 @@ def verify_capped(verify, text: str, cap: float) -> Verdict:
     if not isinstance(verdict, Verdict):
         raise InternalError("verify callback", f"returned {type(verdict).__name__}, not a Verdict")
     return verdict
+
+
+def _timed_out(cap: float) -> Verdict:
+    """The verdict for an expired cap; the timer is stopped first, as `_expire` re-arms it."""
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    return Verdict.failed(STAGES[_stage], timeout_feedback(STAGES[_stage], cap), {"timeout_s": cap})
 
 
 def timeout_feedback(stage: str, cap: float) -> str:

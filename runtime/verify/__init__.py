@@ -28,10 +28,12 @@ def verify(reply: str, reference, *, kind: str, name: str | None = None, data=No
         if isinstance(candidate, Verdict):
             return candidate
         if kind == "kernel":
-            return candidate.noted(_kernel(candidate, ref, limits, seed, trials))
-        if kind == "agent":
-            return candidate.noted(_agent(candidate, reference, name, data, seed, restarts))
-        return candidate.noted(_layout(candidate, ref, reference, seed, shapes, target))
+            verdict = _kernel(candidate, ref, limits, seed, trials)
+        elif kind == "agent":
+            verdict = _agent(candidate, reference, name, data, seed, restarts)
+        else:
+            verdict = _layout(candidate, ref, reference, seed, shapes, target)
+        return candidate.noted(verdict)
 
     _load_backends(kind)
     return verify_capped(cascade, reply, limits.seconds)
