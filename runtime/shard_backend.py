@@ -23,6 +23,19 @@ from dsl.diagnostics import error
 
 
 
+def start_cpu_devices(count: int) -> list:
+    """`count` virtual CPU devices. jax fixes its device count when its backend starts, so this must
+    run before anything in the process touches jax; afterwards it is error E786."""
+    import jax
+
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError as exc:  # the backend already started in this process
+        raise error("E786", f"cannot start {count} devices: {exc}",
+                    help="start them in a fresh process, before jax runs anything") from None
+    return jax.devices()
+
+
 def how_to_get_devices(count: int) -> str:
     """The advice for too few devices: virtual CPU devices must be asked for before jax starts."""
     count = max(8, count)

@@ -302,3 +302,14 @@ def test_plmr_shard_says_what_is_wrong():
     oblong = plmr_shard("stdlib/layouts/rows.plmr", "attention_prefill", "--grid", "1x2")
     assert oblong.returncode == 2 and "error[E781]: meshgemm shifts tiles around square rings" in oblong.stderr
     assert "Traceback" not in oblong.stderr
+
+
+def test_devices_cannot_be_started_once_jax_runs():
+    import jax
+
+    from runtime.shard_backend import start_cpu_devices
+
+    jax.devices()  # the backend starts here, with this process's one device
+    with pytest.raises(PlmrError, match=r"E786.*cannot start 8 devices") as caught:
+        start_cpu_devices(8)
+    assert "fresh process" in caught.value.diagnostics[0].help

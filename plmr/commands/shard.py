@@ -47,9 +47,9 @@ def run(args) -> int:
     if args.devices < needed:
         raise error("E785", f"--devices {args.devices} is too few: the device grid needs {needed}",
                     help=f"pass --devices {max(needed, 8)}")
-    devices = _start_devices(args.devices)
+    from runtime.shard_backend import device_grid, run_layout, start_cpu_devices
 
-    from runtime.shard_backend import device_grid, run_layout
+    devices = start_cpu_devices(args.devices)
 
     gy, gx = device_grid(layout, len(devices), grid)
     outputs = run_layout(layout, inputs, devices=devices, grid=(gy, gx))
@@ -67,19 +67,6 @@ def run(args) -> int:
         np.savez(args.out, **{r.name: v for r, v in zip(kernel.results, outputs)})
         print(f"saved {args.out}")
     return 0 if agree else 1
-
-
-def _start_devices(count: int) -> list:
-    """`count` virtual CPU devices: jax fixes its device count when its backend starts, so this runs
-    before anything else in the process touches jax."""
-    import jax
-
-    try:
-        jax.config.update("jax_num_cpu_devices", count)
-    except RuntimeError as exc:  # the backend already started in this process
-        raise error("E786", f"cannot start {count} devices: {exc}",
-                    help="run plmr shard in a fresh process") from None
-    return jax.devices()
 
 
 def _expected(kernel, inputs) -> tuple[tuple, str]:

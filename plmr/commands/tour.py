@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from compiler.bind import bind
+from dsl.diagnostics import PlmrError
 from plmr.api import load
 from runtime.compare import max_error, reduction_length, tolerance
 from runtime.inputs import default_dims, random_inputs
@@ -141,11 +142,12 @@ def _start_devices(count: int) -> int:
     """Ask jax for `count` virtual CPU devices; how many it has (1 when its backend already started)."""
     import jax
 
+    from runtime.shard_backend import start_cpu_devices
+
     try:
-        jax.config.update("jax_num_cpu_devices", count)
-    except RuntimeError:
-        pass
-    return len(jax.devices())
+        return len(start_cpu_devices(count))
+    except PlmrError:
+        return len(jax.devices())
 
 
 def _tour_devices(args, devices: int) -> bool:
